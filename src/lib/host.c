@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "fileio.h"
+#include "host.h"
+#include "shared/macro.h"
+
+/* Linux gives up after 40 links in one lookup (MAXSYMLINKS); so do we. */
+#define GP_MAX_SYMLINKS 40
+
+struct gp_host {
+    char *source;    /* what the user named */
+    char *root;      /* absolute directory */
+    char *tmpdir;    /* private extraction directory, removed on free */
+    int rootfd;
+    bool live;
+};
+
+static void rm_rf_at(int parentfd, const char *name)
+{
+    int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_closedir_ DIR *d = NULL;
+    struct dirent *de;
+
+    if (fd < 0) {
+        unlinkat(parentfd, name, 0);
+        return;
+    }
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (de->d_type == DT_DIR)
+            rm_rf_at(dirfd(d), de->d_name);
+        else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR)
+            rm_rf_at(dirfd(d), de->d_name);
+    }
+    unlinkat(parentfd, name, AT_REMOVEDIR);
+}
+
+void gp_host_free(gp_host *h)
+{
+    if (!h)
+        return;
+    if (h->rootfd >= 0)
+        close(h->rootfd);
+    if (h->tmpdir)
+        rm_rf_at(AT_FDCWD, h->tmpdir);
+    free(h->tmpdir);
+    free(h->root);
+    free(h->source);
+    free(h);
+}
+
+/* A directory is taken for a host root when it has what every Linux host has:
+ * the PCI bus in sysfs, the IOMMU group directory, or a kernel command line. */
+static bool looks_like_host_root(int rootfd)
+{
+    static const char *const marks[] = { "sys/bus/pci", "sys/kernel", "proc/cmdline" };
+
+    for (size_t i = 0; i < ELEMENTSOF(marks); i++)
+        if (faccessat(rootfd, marks[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+            return true;
+    return false;
+}
+
+static int host_open_archive(gp_host *h, const char *path, gp_error *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    _cleanup_free_ char *tmpl = NULL;
+    int r;
+
+    if (asprintf(&tmpl, "%s/gpupass-root.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+        return -ENOMEM;
+    if (!mkdtemp(tmpl))
+        return gp_error_set(err, gp_negerrno(), "cannot create a temporary directory to extract %s: %s; set TMPDIR to a writable directory",
+                            path, strerror(errno));
+    h->tmpdir = TAKE_PTR(tmpl);
+    r = gp_archive_extract(path, h->tmpdir, err);
+    if (r < 0)
+        return r;
+    h->root = strdup(h->tmpdir);
+    return h->root ? 0 : -ENOMEM;
+}
+
+int gp_host_open(const char *root, gp_host **ret, gp_error *err)
+{
+    gp_host *h = calloc(1, sizeof(*h));
+    _cleanup_host_ gp_host *owned = h;
+    struct stat st;
+    int r;
+
+    if (!h)
+        return -ENOMEM;
+    h->rootfd = -1;
+    if (!root || !*root)
+        root = "/";
+    h->source = strdup(root);
+    if (!h->source)
+        return -ENOMEM;
+
+    if (stat(root, &st) < 0)
+        return gp_error_set(err, gp_negerrno(), "--root %s: %s; give a host root directory or a snapshot archive from `gpupass snapshot`",
+                            root, strerror(errno));
+    if (S_ISREG(st.st_mode)) {
+        r = host_open_archive(h, root, err);
+        if (r < 0)
+            return r;
+    } else if (S_ISDIR(st.st_mode)) {
+        h->root = realpath(root, NULL);
+        if (!h->root)
+            return gp_error_set(err, gp_negerrno(), "--root %s: %s", root, strerror(errno));
+    } else {
+        return gp_error_set(err, -EINVAL, "--root %s: not a directory or a snapshot archive", root);
+    }
+
+    h->live = strcmp(h->root, "/") == 0;
+    h->rootfd = open(h->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (h->rootfd < 0)
+        return gp_error_set(err, gp_negerrno(), "--root %s: %s", root, strerror(errno));
+    if (!h->live && !looks_like_host_root(h->rootfd))
+        return gp_error_set(err, -ENOTDIR,
+                            "--root %s: not a host root (it has no sys/bus/pci, sys/kernel or proc/cmdline); "
+                            "point it at a copy of a machine's / or at a `gpupass snapshot` archive",
+                            root);
+    *ret = TAKE_PTR(owned);
+    return 0;
+}
+
+const char *gp_host_root(const gp_host *h) { return h->root; }
+const char *gp_host_source(const gp_host *h) { return h->source; }
+bool gp_host_is_live(const gp_host *h) { return h->live; }
+int gp_host_rootfd(const gp_host *h) { return h->rootfd; }
+
+/*
+ * Resolution inside the root, in the manner of systemd's chase(): walk the
+ * path one component at a time, splicing in symlink targets. `out` holds the
+ * canonical root-relative prefix resolved so far; `todo` what is left.
+ */
+int gp_host_resolve(const gp_host *h, const char *path, char **ret)
+{
+    char out[PATH_MAX] = "";
+    size_t outlen = 0;
+    _cleanup_free_ char *todo = NULL;
+    unsigned links = 0;
+    char *p;
+
+    while (*path == '/')
+        path++;
+    todo = strdup(path);
+    if (!todo)
+        return -ENOMEM;
+
+    p = todo;
+    while (*p) {
+        char *slash = strchr(p, '/');
+        size_t clen = slash ? (size_t)(slash - p) : strlen(p);
+        char comp[NAME_MAX + 1];
+        char target[PATH_MAX];
+        ssize_t n;
+
+        if (clen > NAME_MAX)
+            return -ENAMETOOLONG;
+        memcpy(comp, p, clen);
+        comp[clen] = '\0';
+        p = slash ? slash + 1 : p + clen;
+
+        if (clen == 0 || strcmp(comp, ".") == 0)
+            continue;
+        if (strcmp(comp, "..") == 0) {
+            char *last;
+
+            /* The live root's parent is itself, as in the kernel. Any other
+             * root is a boundary: climbing over it would read the live host. */
+            if (outlen == 0) {
+                if (h->live)
+                    continue;
+                return -EXDEV;
+            }
+            last = strrchr(out, '/');
+            outlen = last ? (size_t)(last - out) : 0;
+            out[outlen] = '\0';
+            continue;
+        }
+
+        if (outlen + 1 + clen + 1 > sizeof(out))
+            return -ENAMETOOLONG;
+        if (outlen)
+            out[outlen++] = '/';
+        memcpy(out + outlen, comp, clen + 1);
+        outlen += clen;
+
+        n = readlinkat(h->rootfd, out, target, sizeof(target) - 1);
+        if (n < 0) {
+            if (errno == EINVAL)
+                continue;       /* not a symlink: keep the component */
+            return gp_negerrno();
+        }
+        target[n] = '\0';
+        if (++links > GP_MAX_SYMLINKS)
+            return -ELOOP;
+
+        /* Drop the link itself; continue from its directory (relative
+         * target) or from the root (absolute target, chroot semantics). */
+        {
+            char *last = strrchr(out, '/');
+
+            outlen = last ? (size_t)(last - out) : 0;
+            out[outlen] = '\0';
+            if (target[0] == '/')
+                outlen = 0, out[0] = '\0';
+        }
+        {
+            _cleanup_free_ char *rest = todo;
+            char *joined;
+
+            if (asprintf(&joined, "%s/%s", target, p) < 0) {
+                todo = NULL;
+                return -ENOMEM;
+            }
+            todo = joined;
+            p = todo;
+        }
+    }
+    *ret = strdup(out);
+    return *ret ? 0 : -ENOMEM;
+}
+
+static int host_openat(const gp_host *h, const char *path, int flags)
+{
+    _cleanup_free_ char *rel = NULL;
+    int fd, r;
+
+    r = gp_host_resolve(h, path, &rel);
+    if (r < 0)
+        return r;
+    fd = openat(h->rootfd, *rel ? rel : ".", flags | O_CLOEXEC | O_NOCTTY);
+    return fd < 0 ? gp_negerrno() : fd;
+}
+
+int gp_host_open_dir(const gp_host *h, const char *path)
+{
+    return host_openat(h, path, O_RDONLY | O_DIRECTORY);
+}
+
+int gp_host_open_file(const gp_host *h, const char *path)
+{
+    return host_openat(h, path, O_RDONLY);
+}
+
+int gp_host_read_file(const gp_host *h, const char *path, size_t max, char **ret, size_t *ret_len)
+{
+    _cleanup_close_ int fd = gp_host_open_file(h, path);
+
+    if (fd < 0)
+        return fd;
+    return gp_fd_read_all(fd, max, ret, ret_len);
+}
+
+int gp_host_read_attr(const gp_host *h, const char *path, char **ret)
+{
+    char *s = NULL;
+    int r = gp_host_read_file(h, path, 1024 * 1024, &s, NULL);
+
+    if (r < 0)
+        return r;
+    *ret = gp_strip(s);
+    return 0;
+}
+
+/* Resolves the directory part of path, leaves the last component alone. */
+static int host_open_parent(const gp_host *h, const char *path, const char **ret_base)
+{
+    _cleanup_free_ char *dir = strdup(path);
+    char *slash;
+
+    if (!dir)
+        return -ENOMEM;
+    slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        *ret_base = path + (slash - dir) + 1;
+        return gp_host_open_dir(h, dir);
+    }
+    *ret_base = path;
+    return gp_host_open_dir(h, "");
+}
+
+int gp_host_readlink(const gp_host *h, const char *path, char **ret)
+{
+    const char *base;
+    _cleanup_close_ int dfd = host_open_parent(h, path, &base);
+
+    if (dfd < 0)
+        return dfd;
+    return gp_readlink_at(dfd, base, ret);
+}
+
+bool gp_host_exists(const gp_host *h, const char *path)
+{
+    const char *base;
+    _cleanup_close_ int dfd = host_open_parent(h, path, &base);
+
+    return dfd >= 0 && faccessat(dfd, base, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void gp_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int gp_host_list_dir(const gp_host *h, const char *path, char ***ret, size_t *ret_n)
+{
+    int fd = gp_host_open_dir(h, path);
+    _cleanup_closedir_ DIR *d = NULL;
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+
+    if (fd < 0)
+        return fd;
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return gp_negerrno();
+    }
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (n + 2 > cap) {
+            char **nv;
+
+            cap = cap ? cap * 2 : 32;
+            nv = realloc(v, cap * sizeof(*v));
+            if (!nv)
+                goto oom;
+            v = nv;
+        }
+        v[n] = strdup(de->d_name);
+        if (!v[n])
+            goto oom;
+        v[++n] = NULL;
+    }
+    if (!v) {
+        v = calloc(1, sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+    }
+    qsort(v, n, sizeof(*v), cmp_str);
+    *ret = v;
+    if (ret_n)
+        *ret_n = n;
+    return 0;
+oom:
+    gp_strv_free(v);
+    return -ENOMEM;
+}

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Runs every test program and ends with the line "N passed, N failed, N skipped".
+# Each program speaks TAP ("ok N - ...", "not ok N - ...", "# SKIP").
+# Usage: tests/run.sh BUILD_DIR ASAN_BUILD_DIR HOSTS_DIR
+set -u
+build=$1 asan=$2 hosts=$3
+top=$(cd "$(dirname "$0")/.." && pwd)
+passed=0 failed=0 skipped=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+export CMOCKA_MESSAGE_OUTPUT=TAP
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export NO_COLOR=1
+
+# run NAME CMD...: counts the TAP lines of one program; a program that exits
+# non-zero without a "not ok" line (a crash, a sanitizer report) is one failure.
+run() {
+    local name=$1; shift
+    local out="$log/out" rc p f s
+    "$@" >"$out" 2>&1; rc=$?
+    p=$(grep -cE '^ok [0-9]+' "$out" | tr -d ' ')
+    s=$(grep -cE '^ok [0-9]+.*# ?SKIP' "$out" | tr -d ' ')
+    f=$(grep -cE '^not ok [0-9]+' "$out" | tr -d ' ')
+    p=$((p - s))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with status $rc" >>"$out"; fi
+    if [ "$f" -gt 0 ]; then
+        echo "FAIL $name ($p passed, $f failed, $s skipped)"
+        grep -vE '^ok [0-9]+' "$out" | sed 's/^/    /' | head -60
+    else
+        echo "ok   $name ($p passed, $s skipped)"
+    fi
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+for variant in "$build" "$asan"; do
+    tag=$(basename "$variant")
+    for t in "$variant"/tests/test-*; do
+        [ -f "$t" ] && [ -x "$t" ] || continue
+        run "$tag/$(basename "$t")" "$t"
+    done
+    for t in "$top"/tests/cli/test-*; do
+        [ -f "$t" ] && [ -x "$t" ] || continue
+        run "$tag/cli/$(basename "$t")" env GPUPASS="$variant/src/cli/gpupass" HOSTS="$hosts" TOP="$top" "$t"
+    done
+done
+run "hosts/test-lspci.sh" "$top/tests/hosts/test-lspci.sh" "$hosts"
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
