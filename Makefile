@@ -56,7 +56,7 @@ test: test-deps
 	@tests/run.sh $(BUILD) $(ASAN_BUILD) $(HOSTS)
 
 bench: build hosts
-	bench/list.sh $(GPUPASS) $(HOSTS)/large-8gpu
+	python3 bench/list.py $(GPUPASS) $(HOSTS)/large-8gpu
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -152,7 +152,7 @@ static void text_gpu(FILE *f, const gp_list_view *v, const gp_gpu *g)
         fprintf(f, "  %-11s %s%s[%04x:%04x]\n", "subsystem", s ? s : "", s ? " " : "", d->subsys_vendor_id,
                 d->subsys_device_id);
     }
-    if (d->cur_link_speed)
+    if (d->cur_link_speed && d->cur_link_width > 0)
         fprintf(f, "  %-11s %s x%d (max %s x%d)%s\n", "link", d->cur_link_speed, d->cur_link_width,
                 d->max_link_speed ? d->max_link_speed : "?", d->max_link_width,
                 d->max_link_width && d->cur_link_width < d->max_link_width ? "  narrower than the slot allows" : "");
@@ -408,27 +408,43 @@ static json_object *json_gpu(const gp_list_view *v, const gp_gpu *g)
     return o;
 }
 
+/* Streams one element: the whole document is never held in memory at once,
+ * which keeps a 600-function host well under the 8 MB budget. */
+static int put_element(FILE *f, json_object *o, bool first)
+{
+    int r = fprintf(f, "%s\n    %s", first ? "" : ",",
+                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    json_object_put(o);
+    return r < 0 ? -1 : 0;
+}
+
 int gp_render_list_json(FILE *f, const gp_list_view *v)
 {
-    json_object *root = json_object_new_object(), *iommu = json_object_new_object();
-    json_object *gpus = json_object_new_array(), *devs = json_object_new_array();
-    int r;
+    json_object *iommu = json_object_new_object();
+    bool first = true;
+    int r = 0;
 
-    if (!root || !iommu || !gpus || !devs)
+    if (!iommu)
         return -1;
     json_object_object_add(iommu, "enabled", json_object_new_boolean(v->pci->iommu_groups > 0));
     json_object_object_add(iommu, "groups", json_object_new_int(v->pci->iommu_groups));
-    json_object_object_add(root, "iommu", iommu);
-    for (size_t i = 0; i < v->gpus->n; i++)
-        if (v->gpu_selected[i])
-            json_object_array_add(gpus, json_gpu(v, &v->gpus->gpus[i]));
-    json_object_object_add(root, "gpus", gpus);
-    for (size_t i = 0; i < v->pci->n; i++)
-        if (v->dev_selected[i])
-            json_object_array_add(devs, json_device(v, (int)i));
-    json_object_object_add(root, "devices", devs);
-    r = fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(root);
-    return r < 0 ? -1 : 0;
+    fprintf(f, "{\n  \"iommu\": %s,\n  \"gpus\": [",
+            json_object_to_json_string_ext(iommu, JSON_C_TO_STRING_SPACED));
+    json_object_put(iommu);
+    for (size_t i = 0; i < v->gpus->n && r == 0; i++)
+        if (v->gpu_selected[i]) {
+            r = put_element(f, json_gpu(v, &v->gpus->gpus[i]), first);
+            first = false;
+        }
+    fprintf(f, "%s],\n  \"devices\": [", first ? "" : "\n  ");
+    first = true;
+    for (size_t i = 0; i < v->pci->n && r == 0; i++)
+        if (v->dev_selected[i]) {
+            r = put_element(f, json_device(v, (int)i), first);
+            first = false;
+        }
+    if (fprintf(f, "%s]\n}\n", first ? "" : "\n  ") < 0)
+        r = -1;
+    return r;
 }

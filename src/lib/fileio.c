@@ -24,8 +24,20 @@ int gp_fd_read_all(int fd, size_t max, char **ret, size_t *ret_len)
         if (len == cap) {
             char *nb;
 
-            if (cap >= max)
-                return -EFBIG;
+            if (cap >= max) {
+                /* Full: only EOF right here makes the file fit. */
+                char probe;
+                ssize_t m;
+
+                do
+                    m = read(fd, &probe, 1);
+                while (m < 0 && errno == EINTR);
+                if (m < 0)
+                    return gp_negerrno();
+                if (m > 0)
+                    return -EFBIG;
+                break;
+            }
             cap = cap * 2 > max ? max : cap * 2;
             nb = realloc(buf, cap + 1);
             if (!nb)
@@ -43,6 +55,13 @@ int gp_fd_read_all(int fd, size_t max, char **ret, size_t *ret_len)
         len += (size_t)n;
     }
     buf[len] = '\0';
+    /* Callers keep many small attributes: give back the slack. */
+    if (cap - len > 64) {
+        char *nb = realloc(buf, len + 1);
+
+        if (nb)
+            buf = nb;
+    }
     if (ret_len)
         *ret_len = len;
     *ret = TAKE_PTR(buf);
@@ -73,14 +92,42 @@ bool gp_endswith(const char *s, const char *suffix)
 int gp_attr_read_at(int dirfd, const char *name, char **ret)
 {
     _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    char buf[4096];
     char *s = NULL;
+    ssize_t n;
     int r;
 
     if (fd < 0)
         return gp_negerrno();
-    r = gp_fd_read_all(fd, GP_ATTR_MAX, &s, NULL);
-    if (r < 0)
-        return r;
+    /* sysfs hands out an attribute in one read() (at most a page), and a
+     * short read of a regular file means its end: one call is enough for
+     * what fits, and only a full page needs the general loop. */
+    do
+        n = read(fd, buf, sizeof(buf) - 1);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return gp_negerrno();
+    if ((size_t)n < sizeof(buf) - 1) {
+        buf[n] = '\0';
+        s = strdup(buf);
+        if (!s)
+            return -ENOMEM;
+    } else {
+        char *rest = NULL;
+        size_t restlen = 0;
+
+        r = gp_fd_read_all(fd, GP_ATTR_MAX, &rest, &restlen);
+        if (r < 0)
+            return r;
+        s = malloc((size_t)n + restlen + 1);
+        if (!s) {
+            free(rest);
+            return -ENOMEM;
+        }
+        memcpy(s, buf, (size_t)n);
+        memcpy(s + n, rest, restlen + 1);
+        free(rest);
+    }
     *ret = gp_strip(s);
     return 0;
 }

@@ -15,13 +15,85 @@
 /* Linux gives up after 40 links in one lookup (MAXSYMLINKS); so do we. */
 #define GP_MAX_SYMLINKS 40
 
+/* Root-relative paths already seen not to be symlinks. A scan resolves the
+ * same prefixes (sys/devices/pci0000:00/...) for every device; remembering
+ * them saves most readlinkat() calls. Open addressing, power-of-two size. */
+typedef struct path_set {
+    char **slot;
+    size_t cap, n;
+} path_set;
+
 struct gp_host {
     char *source;    /* what the user named */
     char *root;      /* absolute directory */
     char *tmpdir;    /* private extraction directory, removed on free */
     int rootfd;
     bool live;
+    path_set *plain; /* cache; mutable behind the const handle */
 };
+
+static size_t path_hash(const char *s)
+{
+    size_t h = 1469598103934665603u;   /* FNV-1a */
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211u;
+    return h;
+}
+
+static bool path_set_has(const path_set *ps, const char *s)
+{
+    if (!ps->cap)
+        return false;
+    for (size_t i = path_hash(s) & (ps->cap - 1);; i = (i + 1) & (ps->cap - 1)) {
+        if (!ps->slot[i])
+            return false;
+        if (strcmp(ps->slot[i], s) == 0)
+            return true;
+    }
+}
+
+static void path_set_add(path_set *ps, const char *s)
+{
+    if (ps->n * 2 >= ps->cap) {
+        size_t ncap = ps->cap ? ps->cap * 2 : 256;
+        char **ns = calloc(ncap, sizeof(*ns));
+
+        if (!ns)
+            return;     /* a cache: failing to grow only costs syscalls */
+        for (size_t i = 0; i < ps->cap; i++)
+            if (ps->slot[i]) {
+                size_t j = path_hash(ps->slot[i]) & (ncap - 1);
+
+                while (ns[j])
+                    j = (j + 1) & (ncap - 1);
+                ns[j] = ps->slot[i];
+            }
+        free(ps->slot);
+        ps->slot = ns;
+        ps->cap = ncap;
+    }
+    size_t i = path_hash(s) & (ps->cap - 1);
+
+    while (ps->slot[i]) {
+        if (strcmp(ps->slot[i], s) == 0)
+            return;
+        i = (i + 1) & (ps->cap - 1);
+    }
+    ps->slot[i] = strdup(s);
+    if (ps->slot[i])
+        ps->n++;
+}
+
+static void path_set_free(path_set *ps)
+{
+    if (!ps)
+        return;
+    for (size_t i = 0; i < ps->cap; i++)
+        free(ps->slot[i]);
+    free(ps->slot);
+    free(ps);
+}
 
 static void rm_rf_at(int parentfd, const char *name)
 {
@@ -55,6 +127,7 @@ void gp_host_free(gp_host *h)
         return;
     if (h->rootfd >= 0)
         close(h->rootfd);
+    path_set_free(h->plain);
     if (h->tmpdir)
         rm_rf_at(AT_FDCWD, h->tmpdir);
     free(h->tmpdir);
@@ -104,6 +177,9 @@ int gp_host_open(const char *root, gp_host **ret, gp_error *err)
     if (!h)
         return -ENOMEM;
     h->rootfd = -1;
+    h->plain = calloc(1, sizeof(*h->plain));
+    if (!h->plain)
+        return -ENOMEM;
     if (!root || !*root)
         root = "/";
     h->source = strdup(root);
@@ -201,11 +277,17 @@ int gp_host_resolve(const gp_host *h, const char *path, char **ret)
         memcpy(out + outlen, comp, clen + 1);
         outlen += clen;
 
+        if (*p && path_set_has(h->plain, out))
+            continue;
         n = readlinkat(h->rootfd, out, target, sizeof(target) - 1);
         if (n < 0) {
-            if (errno == EINVAL)
-                continue;       /* not a symlink: keep the component */
-            return gp_negerrno();
+            if (errno != EINVAL)
+                return gp_negerrno();
+            /* Not a symlink: keep the component. Only directories on the
+             * way are remembered; the last component is looked at anew. */
+            if (*p)
+                path_set_add(h->plain, out);
+            continue;
         }
         target[n] = '\0';
         if (++links > GP_MAX_SYMLINKS)

@@ -147,6 +147,30 @@ static void test_reads(void **state)
     gp_host_free(h);
 }
 
+/* A file exactly as large as the limit fits; one byte more does not. */
+static void test_read_limits(void **state)
+{
+    gp_host *h = NULL;
+    char *s = NULL, big[4098];
+    size_t len = 0;
+
+    (void)state;
+    memset(big, 'x', sizeof(big));
+    big[4096] = '\0';
+    mk("proc/exact", big);
+    big[4096] = 'x';
+    big[4097] = '\0';
+    mk("proc/over", big);
+    assert_int_equal(gp_host_open(tmp, &h, NULL), 0);
+    assert_int_equal(gp_host_read_file(h, "proc/exact", 4096, &s, &len), 0);
+    assert_int_equal(len, 4096);
+    free(s);
+    s = NULL;
+    assert_int_equal(gp_host_read_file(h, "proc/over", 4096, &s, &len), -EFBIG);
+    assert_null(s);
+    gp_host_free(h);
+}
+
 static void test_open_errors(void **state)
 {
     gp_host *h = NULL;
@@ -193,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_resolve_inside),
         cmocka_unit_test(test_resolve_escapes),
         cmocka_unit_test(test_reads),
+        cmocka_unit_test(test_read_limits),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_live_root),
     };
