@@ -122,10 +122,8 @@ int main(int argc, char **argv)
     /* no-color.org: any non-empty NO_COLOR disables color. */
     cli.color = isatty(STDOUT_FILENO) && !(nocolor && *nocolor);
 
-    if (argc < 2) {
-        usage(stderr);
-        return GP_EXIT_ERROR;
-    }
+    if (argc < 2)
+        return gp_cli_error("no command given; `gpupass --help` lists the commands");
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         if (argc > 2 && strcmp(argv[1], "help") == 0) {
             char *sub[] = { argv[2], (char *)"--help", NULL };

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "fileio.h"
 #include "render.h"
 #include "shared/macro.h"
 
@@ -99,6 +100,77 @@ static void text_dev_line(FILE *f, const gp_list_view *v, const char *label, int
             d->driver ? d->driver : "(no driver)", note ? "  " : "", note ? note : "");
 }
 
+/* Prints text in lines of at most width columns, each indented by indent
+ * spaces, breaking at spaces (a longer word stands alone). */
+static void text_wrapped(FILE *f, const char *text, int indent, int width)
+{
+    const char *p = text;
+
+    while (*p) {
+        const char *end = p, *brk = NULL;
+
+        while (*end && end - p < width - indent) {
+            if (*end == ' ')
+                brk = end;
+            end++;
+        }
+        if (*end && brk)
+            end = brk;
+        fprintf(f, "%*s%.*s\n", indent, "", (int)(end - p), p);
+        p = end;
+        while (*p == ' ')
+            p++;
+    }
+}
+
+/* "passing it through takes the Ethernet controller, 2 USB controllers and
+ * the SATA controller away from the host": what the user loses, by kind. */
+static void text_shared_cost(FILE *f, const gp_list_view *v, const gp_gpu *g)
+{
+    size_t n = g->shared_with.n, kinds = 0;
+    _cleanup_free_ char **names = calloc(n, sizeof(char *));
+    _cleanup_free_ size_t *count = calloc(n, sizeof(size_t));
+
+    if (!names || !count) {
+        fprintf(f, " also holds %zu other devices\n", n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *cls = dup_class_name(v->names, &v->pci->devs[g->shared_with.v[i]]);
+        size_t k;
+
+        if (!cls)
+            continue;
+        for (k = 0; k < kinds && strcmp(names[k], cls) != 0; k++)
+            ;
+        if (k == kinds)
+            names[kinds++] = cls;
+        else
+            free(cls);
+        count[k]++;
+    }
+    char *text = NULL;
+    size_t textlen = 0;
+    FILE *m = open_memstream(&text, &textlen);
+
+    if (!m)
+        return;
+    fprintf(f, " also holds %zu other device%s;\n", n, n == 1 ? "" : "s");
+    fprintf(m, "passing it through takes ");
+    for (size_t k = 0; k < kinds; k++) {
+        fprintf(m, "%s", k == 0 ? "" : k + 1 == kinds ? " and " : ", ");
+        if (count[k] > 1)
+            fprintf(m, "%zu %s%s", count[k], names[k], gp_endswith(names[k], "s") ? "" : "s");
+        else
+            fprintf(m, "the %s", names[k]);
+        free(names[k]);
+    }
+    fprintf(m, " away from the host");
+    fclose(m);
+    text_wrapped(f, text, 14, 79);
+    free(text);
+}
+
 static void text_gpu(FILE *f, const gp_list_view *v, const gp_gpu *g)
 {
     const gp_pci_dev *d = &v->pci->devs[g->dev];
@@ -120,8 +192,7 @@ static void text_gpu(FILE *f, const gp_list_view *v, const gp_gpu *g)
         if (g->verdict == GP_VERDICT_ISOLATED)
             fprintf(f, " holds only this card%s\n", g->members.n > g->functions.n ? " and bridges" : "");
         else
-            fprintf(f, " also holds %zu other device%s that would leave the host with it\n", g->shared_with.n,
-                    g->shared_with.n == 1 ? "" : "s");
+            text_shared_cost(f, v, g);
     }
     for (size_t i = 0; i < g->host_critical.n; i++) {
         const gp_pci_dev *m = &v->pci->devs[g->host_critical.v[i]];

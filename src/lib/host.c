@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive.h"
+#include "snaparchive.h"
 #include "fileio.h"
 #include "host.h"
 #include "shared/macro.h"

@@ -2,18 +2,6 @@
 /* Snapshot archives: what `gpupass snapshot` writes and `--root FILE` replays. */
 #pragma once
 
-/*
- * This header shares its name with libarchive's <archive.h>, and src/lib is on
- * the include path, so `#include <archive.h>` lands here: pass it on to the
- * system header. Files that need libarchive include <archive.h> with angle
- * brackets before anything else from src/lib.
- */
-#if defined(__has_include_next)
-#  if __has_include_next(<archive.h>)
-#    include_next <archive.h>
-#  endif
-#endif
-
 #include "error.h"
 
 /*
