@@ -235,15 +235,14 @@ static int read_regular_at(int dirfd, const char *name, size_t max, char **buf, 
     return gp_fd_read_all(fd, max, buf, len);
 }
 
-static int snap_file_at(snap *s, int dirfd, const char *dirpath, const char *name, snap_filter filter)
+/* One regular file under dirfd, stored as `path` after the filter. */
+static int snap_regular(snap *s, int dirfd, const char *name, const char *path, snap_filter filter)
 {
-    _cleanup_free_ char *path = path_join(dirpath, name), *buf = NULL;
+    _cleanup_free_ char *buf = NULL;
     size_t len = 0;
     mode_t mode = 0644;
     int r;
 
-    if (!path)
-        return -ENOMEM;
     if (set_has(s->emitted, path))
         return 0;
     r = read_regular_at(dirfd, name, SNAP_FILE_MAX, &buf, &len, &mode);
@@ -257,6 +256,15 @@ static int snap_file_at(snap *s, int dirfd, const char *dirpath, const char *nam
             return r;
     }
     return snap_emit(s, path, AE_IFREG, mode, NULL, buf, len);
+}
+
+static int snap_file_at(snap *s, int dirfd, const char *dirpath, const char *name, snap_filter filter)
+{
+    _cleanup_free_ char *path = path_join(dirpath, name);
+
+    if (!path)
+        return -ENOMEM;
+    return snap_regular(s, dirfd, name, path, filter);
 }
 
 static int snap_link_at(snap *s, int dirfd, const char *dirpath, const char *name)
@@ -305,25 +313,7 @@ static int snap_file(snap *s, const char *path, snap_filter filter)
     dfd = openat(gp_host_rootfd(s->h), *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
         return errno == ENOENT ? 0 : snap_skip(s, path, gp_negerrno());
-    {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        mode_t mode = 0644;
-
-        if (set_has(s->emitted, path))
-            return 0;
-        r = read_regular_at(dfd, base, SNAP_FILE_MAX, &buf, &len, &mode);
-        if (r == -ENOENT || r == -ENOTDIR)
-            return 0;
-        if (r < 0)
-            return r == -ENOMEM ? r : snap_skip(s, path, r);
-        if (filter) {
-            r = filter(s, &buf, &len);
-            if (r < 0)
-                return r;
-        }
-        return snap_emit(s, path, AE_IFREG, mode, NULL, buf, len);
-    }
+    return snap_regular(s, dfd, base, path, filter);
 }
 
 /* Every regular file in `dir` whose name ends in suffix ("" for all). */
