@@ -81,14 +81,6 @@ static const char *verdict_color(gp_verdict vd)
     return vd == GP_VERDICT_ISOLATED ? C_GREEN : vd == GP_VERDICT_SHARED ? C_YELLOW : C_RED;
 }
 
-static bool idx_has(const gp_idx_list *l, int x)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i] == x)
-            return true;
-    return false;
-}
-
 /* ---------------------------------------------------------------- text --- */
 
 static void text_dev_line(FILE *f, const gp_list_view *v, const char *label, int i, const char *note)
@@ -209,9 +201,9 @@ static void text_gpu(FILE *f, const gp_list_view *v, const gp_gpu *g)
         int m = g->members.v[i];
         const char *note;
 
-        if (idx_has(&g->functions, m))
+        if (gp_idx_list_contains(&g->functions, m))
             continue;
-        note = idx_has(&g->shared_with, m) ? (gp_hostcrit_reason(v->crit, m) ? "SHARED, host needs it" : "SHARED")
+        note = gp_idx_list_contains(&g->shared_with, m) ? (gp_hostcrit_reason(v->crit, m) ? "SHARED, host needs it" : "SHARED")
                                            : "bridge, stays with the host";
         snprintf(grp, sizeof(grp), "group %d", v->pci->devs[m].iommu_group);
         text_dev_line(f, v, shown++ == 0 ? grp : "", m, note);
@@ -421,8 +413,8 @@ static json_object *json_gpu(const gp_list_view *v, const gp_gpu *g)
         int m = g->members.v[i];
         json_object *mo = json_device(v, m);
 
-        json_object_object_add(mo, "role", json_object_new_string(idx_has(&g->functions, m) ? "function"
-                                                                  : idx_has(&g->shared_with, m) ? "shared"
+        json_object_object_add(mo, "role", json_object_new_string(gp_idx_list_contains(&g->functions, m) ? "function"
+                                                                  : gp_idx_list_contains(&g->shared_with, m) ? "shared"
                                                                                                 : "bridge"));
         json_object_array_add(a, mo);
     }

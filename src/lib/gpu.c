@@ -17,7 +17,7 @@ const char *gp_verdict_to_string(gp_verdict v)
     return (size_t)v < ELEMENTSOF(names) ? names[v] : "unknown";
 }
 
-static bool idx_contains(const gp_idx_list *l, int x)
+bool gp_idx_list_contains(const gp_idx_list *l, int x)
 {
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i] == x)
@@ -29,7 +29,7 @@ static int idx_add(gp_idx_list *l, int x)
 {
     int *nv;
 
-    if (idx_contains(l, x))
+    if (gp_idx_list_contains(l, x))
         return 0;
     nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
     if (!nv)
@@ -92,11 +92,11 @@ static int analyze_one(const gp_pci_list *l, const gp_hostcrit *crit, int dev, g
     for (size_t i = 0; i < l->n; i++) {
         const gp_pci_dev *m = &l->devs[i];
 
-        if (m->iommu_group < 0 || !idx_contains(&g->groups, m->iommu_group))
+        if (m->iommu_group < 0 || !gp_idx_list_contains(&g->groups, m->iommu_group))
             continue;
         if (idx_add(&g->members, (int)i) < 0)
             return -ENOMEM;
-        if (!idx_contains(&g->functions, (int)i) && !gp_pci_is_bridge(m))
+        if (!gp_idx_list_contains(&g->functions, (int)i) && !gp_pci_is_bridge(m))
             if (idx_add(&g->shared_with, (int)i) < 0)
                 return -ENOMEM;
         if (gp_hostcrit_reason(crit, (int)i))

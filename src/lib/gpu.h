@@ -24,6 +24,8 @@ typedef struct gp_idx_list {
     size_t n;
 } gp_idx_list;
 
+bool gp_idx_list_contains(const gp_idx_list *l, int x);
+
 typedef struct gp_gpu {
     int dev;                   /* the display function (index in the PCI list) */
     gp_idx_list functions;     /* every function of its slot, itself included */

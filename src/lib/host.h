@@ -50,3 +50,5 @@ int gp_host_list_dir(const gp_host *h, const char *path, char ***ret, size_t *re
 bool gp_host_exists(const gp_host *h, const char *path);
 
 void gp_strv_free(char **v);
+static inline void gp_strv_freep(char ***v) { gp_strv_free(*v); }
+#define _cleanup_strv_ _cleanup_(gp_strv_freep)

@@ -64,7 +64,7 @@ static int pci_ancestor(const gp_host *h, const gp_pci_list *l, const char *link
 static void mark_block(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l, const char *name, const char *why, int depth)
 {
     _cleanup_free_ char *link = NULL, *slaves = NULL;
-    char **v = NULL;
+    _cleanup_strv_ char **v = NULL;
     int dev;
 
     if (depth > MAX_STACK_DEPTH || strchr(name, '/'))
@@ -80,14 +80,13 @@ static void mark_block(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l, c
         return;
     for (char **p = v; *p; p++)
         mark_block(c, h, l, *p, why, depth + 1);
-    gp_strv_free(v);
 }
 
 /* Every storage controller with a disk under it: for a ZFS root, sysfs does
  * not say which disks are in the pool, so each of them may be. */
 static void mark_all_disk_controllers(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l, const char *why)
 {
-    char **v = NULL;
+    _cleanup_strv_ char **v = NULL;
 
     if (gp_host_list_dir(h, "sys/block", &v, NULL) < 0)
         return;
@@ -101,13 +100,12 @@ static void mark_all_disk_controllers(gp_hostcrit *c, const gp_host *h, const gp
         if (dev >= 0 && gp_pci_base_class(&l->devs[dev]) == 0x01)
             mark(c, dev, why);
     }
-    gp_strv_free(v);
 }
 
 /* "/dev/mapper/pve-root" -> "dm-0" through sys/block/dm-N/dm/name. */
 static char *dm_by_name(const gp_host *h, const char *mapname)
 {
-    char **v = NULL;
+    _cleanup_strv_ char **v = NULL;
     char *found = NULL;
 
     if (gp_host_list_dir(h, "sys/block", &v, NULL) < 0)
@@ -120,7 +118,6 @@ static char *dm_by_name(const gp_host *h, const char *mapname)
         if (gp_host_read_attr(h, path, &name) == 0 && strcmp(name, mapname) == 0)
             found = strdup(*p);
     }
-    gp_strv_free(v);
     return found;
 }
 
@@ -162,7 +159,7 @@ static void find_root_fs(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l)
         if (gp_host_resolve(h, src, &rel) == 0 && gp_startswith(rel, "dev/") && !strchr(rel + 4, '/'))
             blk = strdup(rel + 4);
     }
-    if (blk && gp_host_exists(h, "sys/class/block") ) {
+    if (blk) {
         _cleanup_free_ char *link = NULL;
 
         if (asprintf(&link, "sys/class/block/%s", blk) >= 0 && gp_host_exists(h, link)) {
@@ -180,8 +177,8 @@ static void find_root_fs(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l)
  * VLAN parents, all listed by the kernel as lower_<name> links. */
 static void mark_netdev(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l, const char *ifname, const char *why, int depth)
 {
-    _cleanup_free_ char *link = NULL;
-    char **v = NULL;
+    _cleanup_free_ char *link = NULL, *brif = NULL;
+    _cleanup_strv_ char **entries = NULL, **ports = NULL;
     int dev;
 
     if (depth > MAX_STACK_DEPTH || strchr(ifname, '/') || strcmp(ifname, "lo") == 0)
@@ -191,22 +188,14 @@ static void mark_netdev(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l, 
     dev = pci_ancestor(h, l, link);
     if (dev >= 0)
         mark(c, dev, why);
-    if (gp_host_list_dir(h, link, &v, NULL) < 0)
-        return;
-    for (char **p = v; *p; p++)
-        if (gp_startswith(*p, "lower_"))
-            mark_netdev(c, h, l, *p + strlen("lower_"), why, depth + 1);
-    gp_strv_free(v);
+    if (gp_host_list_dir(h, link, &entries, NULL) == 0)
+        for (char **p = entries; *p; p++)
+            if (gp_startswith(*p, "lower_"))
+                mark_netdev(c, h, l, *p + strlen("lower_"), why, depth + 1);
     /* Older kernels list bridge ports only under brif/. */
-    {
-        _cleanup_free_ char *brif = NULL;
-
-        if (asprintf(&brif, "%s/brif", link) >= 0 && gp_host_list_dir(h, brif, &v, NULL) == 0) {
-            for (char **p = v; *p; p++)
-                mark_netdev(c, h, l, *p, why, depth + 1);
-            gp_strv_free(v);
-        }
-    }
+    if (asprintf(&brif, "%s/brif", link) >= 0 && gp_host_list_dir(h, brif, &ports, NULL) == 0)
+        for (char **p = ports; *p; p++)
+            mark_netdev(c, h, l, *p, why, depth + 1);
 }
 
 static void find_default_route(gp_hostcrit *c, const gp_host *h, const gp_pci_list *l)

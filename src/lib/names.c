@@ -40,7 +40,7 @@ gp_names *gp_names_new(const gp_host *h)
         for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) && !n->file; i++) {
             _cleanup_free_ char *rel = NULL;
 
-            if (gp_host_exists(h, candidates[i]) && gp_host_resolve(h, candidates[i], &rel) == 0)
+            if (gp_host_resolve(h, candidates[i], &rel) == 0)
                 if (asprintf(&n->file, "%s/%s", gp_host_root(h), rel) < 0)
                     n->file = NULL;
         }

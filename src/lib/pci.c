@@ -211,7 +211,7 @@ static int find_parent(const gp_pci_list *l, const gp_pci_dev *d)
 int gp_pci_scan(const gp_host *h, gp_pci_list **ret, gp_error *err)
 {
     _cleanup_pci_list_ gp_pci_list *l = calloc(1, sizeof(*l));
-    char **names = NULL, **groups = NULL;
+    _cleanup_strv_ char **names = NULL, **groups = NULL;
     size_t n = 0, ng = 0;
     int r;
 
@@ -224,10 +224,8 @@ int gp_pci_scan(const gp_host *h, gp_pci_list **ret, gp_error *err)
         return gp_error_set(err, r, "%s/sys/bus/pci/devices: %s", gp_host_source(h), strerror(-r));
 
     l->devs = calloc(n ? n : 1, sizeof(*l->devs));
-    if (!l->devs) {
-        gp_strv_free(names);
+    if (!l->devs)
         return -ENOMEM;
-    }
     for (size_t i = 0; i < n; i++) {
         gp_pci_dev *d = &l->devs[l->n];
         bool whole;
@@ -238,12 +236,10 @@ int gp_pci_scan(const gp_host *h, gp_pci_list **ret, gp_error *err)
         r = read_device(h, names[i], d, err);
         if (r < 0) {
             dev_clear(d);
-            gp_strv_free(names);
             return r;
         }
         l->n++;
     }
-    gp_strv_free(names);
 
     /* Name order is address order only while every domain has four digits. */
     qsort(l->devs, l->n, sizeof(*l->devs), cmp_dev);
@@ -254,10 +250,8 @@ int gp_pci_scan(const gp_host *h, gp_pci_list **ret, gp_error *err)
         d->physfn = d->is_vf ? gp_pci_list_find(l, &d->physfn_addr) : -1;
     }
 
-    if (gp_host_list_dir(h, "sys/kernel/iommu_groups", &groups, &ng) == 0) {
+    if (gp_host_list_dir(h, "sys/kernel/iommu_groups", &groups, &ng) == 0)
         l->iommu_groups = (int)ng;
-        gp_strv_free(groups);
-    }
     *ret = TAKE_PTR(l);
     return 0;
 }

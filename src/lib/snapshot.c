@@ -61,11 +61,6 @@ static void gp_json_putp(json_object **o)
         json_object_put(*o);
 }
 
-static void gp_strvp(char ***v)
-{
-    gp_strv_free(*v);
-}
-
 static bool set_has(json_object *set, const char *key)
 {
     return json_object_object_get_ex(set, key, NULL);
@@ -319,7 +314,7 @@ static int snap_file(snap *s, const char *path, snap_filter filter)
 /* Every regular file in `dir` whose name ends in suffix ("" for all). */
 static int snap_dir_files(snap *s, const char *dir, const char *suffix, snap_filter filter)
 {
-    _cleanup_(gp_strvp) char **names = NULL;
+    _cleanup_strv_ char **names = NULL;
     int r = gp_host_list_dir(s->h, dir, &names, NULL);
 
     if (r == -ENOENT || r == -ENOTDIR)
@@ -344,7 +339,7 @@ static int snap_dir_files(snap *s, const char *dir, const char *suffix, snap_fil
 /* The symlinks in `dir` (all, or those whose name starts with prefix). */
 static int snap_dir_links(snap *s, const char *dir, const char *prefix)
 {
-    _cleanup_(gp_strvp) char **names = NULL;
+    _cleanup_strv_ char **names = NULL;
     _cleanup_close_ int dfd = -1;
     int r = gp_host_list_dir(s->h, dir, &names, NULL);
 
@@ -590,6 +585,30 @@ static int filter_cpuinfo(snap *s, char **buf, size_t *len)
 
 /* ---- sysfs: PCI ------------------------------------------------------------ */
 
+/* The first visit of a device, disk or interface directory: records it,
+ * opens it and stores the directory entry. Returns 1 with *ret_dfd open,
+ * 0 when already captured or skipped as unreadable, or a negative errno. */
+static int snap_enter_dir(snap *s, const char *dir, int *ret_dfd)
+{
+    _cleanup_close_ int dfd = -1;
+    int r;
+
+    *ret_dfd = -1;
+    if (set_has(s->captured, dir))
+        return 0;
+    r = set_add(s->captured, dir);
+    if (r < 0)
+        return r;
+    dfd = gp_host_open_dir(s->h, dir);
+    if (dfd < 0)
+        return dfd == -ENOMEM ? dfd : snap_skip(s, dir, dfd);
+    r = snap_dir(s, dir);
+    if (r < 0)
+        return r;
+    *ret_dfd = TAKE_FD(dfd);
+    return 1;
+}
+
 /* The attributes gpupass reads. Never resource0..5, resource*_wc, rom,
  * reset, remove or rescan: reading a BAR or the ROM can hang the machine or
  * change the device's state. */
@@ -604,20 +623,12 @@ static const char *const pci_attrs[] = {
 
 static int snap_pci_dir(snap *s, const char *dir)
 {
-    _cleanup_(gp_strvp) char **names = NULL;
+    _cleanup_strv_ char **names = NULL;
     _cleanup_close_ int dfd = -1;
     int r;
 
-    if (set_has(s->captured, dir))
-        return 0;
-    r = set_add(s->captured, dir);
-    if (r < 0)
-        return r;
-    dfd = gp_host_open_dir(s->h, dir);
-    if (dfd < 0)
-        return dfd == -ENOMEM ? dfd : snap_skip(s, dir, dfd);
-    r = snap_dir(s, dir);
-    if (r < 0)
+    r = snap_enter_dir(s, dir, &dfd);
+    if (r <= 0)
         return r;
     for (size_t i = 0; i < ELEMENTSOF(pci_attrs); i++) {
         r = snap_file_at(s, dfd, dir, pci_attrs[i], strcmp(pci_attrs[i], "config") == 0 ? filter_config : NULL);
@@ -684,7 +695,7 @@ static int snap_class_entry(snap *s, const char *dir, const char *name, int (*ca
 
 static int snap_pci(snap *s)
 {
-    _cleanup_(gp_strvp) char **devs = NULL, **drivers = NULL;
+    _cleanup_strv_ char **devs = NULL, **drivers = NULL;
     int r;
 
     r = gp_host_list_dir(s->h, "sys/bus/pci/devices", &devs, NULL);
@@ -705,7 +716,7 @@ static int snap_pci(snap *s)
         return r == -ENOMEM ? r : snap_skip(s, "sys/bus/pci/drivers", r);
     for (char **d = drivers; *d; d++) {
         _cleanup_free_ char *dir = path_join("sys/bus/pci/drivers", *d);
-        _cleanup_(gp_strvp) char **names = NULL;
+        _cleanup_strv_ char **names = NULL;
         _cleanup_close_ int dfd = -1;
 
         if (!dir)
@@ -746,7 +757,7 @@ static int snap_pci(snap *s)
 
 static int snap_iommu(snap *s)
 {
-    _cleanup_(gp_strvp) char **groups = NULL;
+    _cleanup_strv_ char **groups = NULL;
     int r;
 
     r = gp_host_list_dir(s->h, "sys/kernel/iommu_groups", &groups, NULL);
@@ -837,7 +848,7 @@ static bool module_wanted(const char *name)
 
 static int snap_modules(snap *s)
 {
-    _cleanup_(gp_strvp) char **mods = NULL;
+    _cleanup_strv_ char **mods = NULL;
     int r = gp_host_list_dir(s->h, "sys/module", &mods, NULL);
 
     if (r == -ENOENT)
@@ -846,7 +857,7 @@ static int snap_modules(snap *s)
         return r == -ENOMEM ? r : snap_skip(s, "sys/module", r);
     for (char **m = mods; *m; m++) {
         _cleanup_free_ char *dir = NULL, *params = NULL;
-        _cleanup_(gp_strvp) char **names = NULL;
+        _cleanup_strv_ char **names = NULL;
         _cleanup_close_ int dfd = -1;
 
         if (!module_wanted(*m))
@@ -885,15 +896,9 @@ static int snap_block_dir(snap *s, const char *dir)
     _cleanup_close_ int dfd = -1, dmfd = -1;
     int r;
 
-    if (set_has(s->captured, dir))
-        return 0;
-    r = set_add(s->captured, dir);
-    if (r < 0)
+    r = snap_enter_dir(s, dir, &dfd);
+    if (r <= 0)
         return r;
-    dfd = gp_host_open_dir(s->h, dir);
-    if (dfd < 0)
-        return dfd == -ENOMEM ? dfd : snap_skip(s, dir, dfd);
-    r = snap_dir(s, dir);
     for (size_t i = 0; r >= 0 && i < ELEMENTSOF(attrs); i++)
         r = snap_file_at(s, dfd, dir, attrs[i], NULL);
     if (r >= 0)
@@ -923,19 +928,13 @@ static int snap_net_dir(snap *s, const char *dir)
 {
     static const char *const attrs[] = { "type", "operstate", "ifindex", "address", "broadcast" };
     _cleanup_free_ char *brif = NULL;
-    _cleanup_(gp_strvp) char **names = NULL;
+    _cleanup_strv_ char **names = NULL;
     _cleanup_close_ int dfd = -1;
     int r;
 
-    if (set_has(s->captured, dir))
-        return 0;
-    r = set_add(s->captured, dir);
-    if (r < 0)
+    r = snap_enter_dir(s, dir, &dfd);
+    if (r <= 0)
         return r;
-    dfd = gp_host_open_dir(s->h, dir);
-    if (dfd < 0)
-        return dfd == -ENOMEM ? dfd : snap_skip(s, dir, dfd);
-    r = snap_dir(s, dir);
     /* address and broadcast are MAC addresses: only with --include-identifiers. */
     for (size_t i = 0; r >= 0 && i < (s->ids ? 5 : 3); i++)
         r = snap_file_at(s, dfd, dir, attrs[i], NULL);
@@ -968,7 +967,7 @@ static int snap_net_dir(snap *s, const char *dir)
 
 static int snap_class(snap *s, const char *dir, int (*capture)(snap *, const char *))
 {
-    _cleanup_(gp_strvp) char **names = NULL;
+    _cleanup_strv_ char **names = NULL;
     int r = gp_host_list_dir(s->h, dir, &names, NULL);
 
     if (r == -ENOENT)
@@ -1170,7 +1169,7 @@ static const char *file_type(mode_t m)
  * their lstat goes into a text file: path type major:minor mode uid gid. */
 static void devnodes_dir(snap *s, FILE *f, const char *dir, bool (*want)(const char *), unsigned depth)
 {
-    _cleanup_(gp_strvp) char **names = NULL;
+    _cleanup_strv_ char **names = NULL;
     _cleanup_close_ int dfd = gp_host_open_dir(s->h, dir);
 
     if (dfd < 0 || gp_host_list_dir(s->h, dir, &names, NULL) < 0)

@@ -4,7 +4,7 @@
  * write API: each must be refused with -EINVAL and leave nothing outside the
  * destination directory; a good one must come out whole.
  */
-#include <archive.h>          /* libarchive; first, see src/lib/archive.h */
+#include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "snaparchive.h"
+#include "testutil.h"
 #include "error.h"
 
 typedef struct tentry {
@@ -41,20 +42,12 @@ typedef struct fixture {
     char archive[PATH_MAX + 16];
 } fixture;
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st; (void)flag; (void)f;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
-    const char *tmp = getenv("TMPDIR");
 
     assert_non_null(fx);
-    snprintf(fx->base, sizeof(fx->base), "%s/gp-test-archive.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(fx->base));
+    assert_int_equal(gp_test_tmpdir(fx->base, sizeof(fx->base), "gp-test-archive"), 0);
     snprintf(fx->dest, sizeof(fx->dest), "%s/dest", fx->base);
     snprintf(fx->archive, sizeof(fx->archive), "%s/a.tar", fx->base);
     assert_int_equal(mkdir(fx->dest, 0700), 0);
@@ -66,7 +59,7 @@ static int teardown(void **state)
 {
     fixture *fx = *state;
 
-    nftw(fx->base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    gp_test_rm_rf(fx->base);
     free(fx);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "host.h"
+#include "testutil.h"
 
 static char tmp[256];
 
@@ -47,8 +48,7 @@ static void ln(const char *target, const char *rel)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmp, sizeof(tmp), "%s/gp-host-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp))
+    if (gp_test_tmpdir(tmp, sizeof(tmp), "gp-test-host") < 0)
         return -1;
     mkd("sys");
     mkd("sys/devices");
@@ -73,11 +73,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[512];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return gp_test_rm_rf(tmp) == 0 ? 0 : -1;
 }
 
 static void test_resolve_inside(void **state)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "snaparchive.h"
+#include "testutil.h"
 #include "error.h"
 #include "host.h"
 #include "snapshot.h"
@@ -34,12 +35,6 @@ typedef struct fixture {
     char out[PATH_MAX + 16];
     char ext[PATH_MAX + 8];
 } fixture;
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st; (void)flag; (void)f;
-    return remove(p);
-}
 
 static void mkparents(const char *path)
 {
@@ -153,11 +148,9 @@ static void make_root(const fixture *fx)
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
-    const char *tmp = getenv("TMPDIR");
 
     assert_non_null(fx);
-    snprintf(fx->base, sizeof(fx->base), "%s/gp-test-snapshot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(fx->base));
+    assert_int_equal(gp_test_tmpdir(fx->base, sizeof(fx->base), "gp-test-snapshot"), 0);
     snprintf(fx->root, sizeof(fx->root), "%s/root", fx->base);
     snprintf(fx->out, sizeof(fx->out), "%s/out/snap.tar.gz", fx->base);
     snprintf(fx->ext, sizeof(fx->ext), "%s/ext", fx->base);
@@ -173,7 +166,7 @@ static int teardown(void **state)
 {
     fixture *fx = *state;
 
-    nftw(fx->base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    gp_test_rm_rf(fx->base);
     free(fx);
     return 0;
 }
