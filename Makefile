@@ -37,10 +37,10 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# The main job: until `check` exists, the GPU list of this machine. Exit 1/2
-# (warnings, failures) are answers, not build errors.
+# The main job: judge this machine, layer by layer. Exit 1/2 (warnings,
+# failures) are answers about the host, not build errors.
 run: build
-	@$(GPUPASS) list; rc=$$?; [ $$rc -le 2 ] || exit $$rc
+	@$(GPUPASS) check; rc=$$?; [ $$rc -le 2 ] || exit $$rc
 
 hosts:
 	python3 tests/hosts/mkhost.py $(HOSTS) >/dev/null

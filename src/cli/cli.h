@@ -6,7 +6,11 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "finding.h"
+#include "gpu.h"
 #include "host.h"
+#include "hostcrit.h"
+#include "pci.h"
 
 /* Exit status, the same for every command. */
 enum {
@@ -29,6 +33,32 @@ int gp_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error for a command: message plus a hint to --help. */
 int gp_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What list and check start from: the host, its PCI devices, the GPUs with
+ * their verdicts, and which of them the ADDRESS arguments select (all when
+ * there are none). */
+typedef struct gp_cli_gpus {
+    gp_host *h;
+    gp_pci_list *pci;
+    gp_hostcrit *crit;
+    gp_gpu_list *gpus;
+    bool *dev_sel;      /* per PCI index */
+    bool *gpu_sel;      /* per GPU index */
+    bool named;         /* ADDRESS arguments were given */
+} gp_cli_gpus;
+
+/* Prints the error and returns GP_EXIT_ERROR, or 0. */
+int gp_cli_gpus_load(const gp_cli *cli, const char *cmd, int argc, char **argv, gp_cli_gpus *ret);
+void gp_cli_gpus_done(gp_cli_gpus *g);
+#define _cleanup_cli_gpus_ _cleanup_(gp_cli_gpus_done)
+
+/* -q/--quiet, -j/--json, -h/--help for the commands that print findings:
+ * returns -1 to go on, or the exit status (help shown, usage error). */
+int gp_cli_findings_options(const char *cmd, int argc, char **argv, bool *quiet, bool *json, void (*help)(void));
+/* Prints the findings as text or JSON; returns the exit status they call for. */
+int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, bool json);
+
 /* Each command parses its own options from argv[0] = command name. */
 int gp_cmd_list(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_snapshot(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_check(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_lint(const gp_cli *cli, int argc, char **argv);

@@ -17,6 +17,8 @@ typedef struct gp_command {
 
 static const gp_command commands[] = {
     { "list", gp_cmd_list, "GPUs, their functions, IOMMU groups and passthrough verdicts" },
+    { "check", gp_cmd_check, "judge every layer from firmware to driver, with the fix for each problem" },
+    { "lint", gp_cmd_lint, "find mistakes in boot loader and module configuration files" },
     { "snapshot", gp_cmd_snapshot, "capture what gpupass reads from this host into an archive" },
 };
 

@@ -6,6 +6,7 @@
 
 #include "fileio.h"
 #include "render.h"
+#include "text.h"
 #include "shared/macro.h"
 
 #define C_RESET  "\033[0m"
@@ -92,29 +93,6 @@ static void text_dev_line(FILE *f, const gp_list_view *v, const char *label, int
             d->driver ? d->driver : "(no driver)", note ? "  " : "", note ? note : "");
 }
 
-/* Prints text in lines of at most width columns, each indented by indent
- * spaces, breaking at spaces (a longer word stands alone). */
-static void text_wrapped(FILE *f, const char *text, int indent, int width)
-{
-    const char *p = text;
-
-    while (*p) {
-        const char *end = p, *brk = NULL;
-
-        while (*end && end - p < width - indent) {
-            if (*end == ' ')
-                brk = end;
-            end++;
-        }
-        if (*end && brk)
-            end = brk;
-        fprintf(f, "%*s%.*s\n", indent, "", (int)(end - p), p);
-        p = end;
-        while (*p == ' ')
-            p++;
-    }
-}
-
 /* "passing it through takes the Ethernet controller, 2 USB controllers and
  * the SATA controller away from the host": what the user loses, by kind. */
 static void text_shared_cost(FILE *f, const gp_list_view *v, const gp_gpu *g)
@@ -159,7 +137,7 @@ static void text_shared_cost(FILE *f, const gp_list_view *v, const gp_gpu *g)
     }
     fprintf(m, " away from the host");
     fclose(m);
-    text_wrapped(f, text, 14, 79);
+    gp_text_wrapped(f, text, 14, 79);
     free(text);
 }
 

@@ -24,3 +24,15 @@ typedef struct gp_list_view {
 
 void gp_render_list_text(FILE *f, const gp_list_view *v);
 int gp_render_list_json(FILE *f, const gp_list_view *v);
+
+/* Findings (check, lint): text grouped by layer, or one JSON document. */
+#include "finding.h"
+
+typedef struct gp_findings_view {
+    const gp_findings *findings;
+    bool quiet;     /* -q: leave out what passed */
+    bool color;
+} gp_findings_view;
+
+void gp_render_findings_text(FILE *f, const gp_findings_view *v);
+int gp_render_findings_json(FILE *f, const gp_findings_view *v);

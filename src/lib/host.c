@@ -406,6 +406,29 @@ void gp_strv_free(char **v)
     free(v);
 }
 
+int gp_strv_append(char ***v, size_t *n, const char *s, size_t len)
+{
+    size_t count = 0;
+    char **nv;
+
+    if (n)
+        count = *n;
+    else
+        while (*v && (*v)[count])
+            count++;
+    nv = realloc(*v, (count + 2) * sizeof(*nv));
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
+    nv[count] = strndup(s, len);
+    nv[count + 1] = NULL;
+    if (!nv[count])
+        return -ENOMEM;
+    if (n)
+        *n = count + 1;
+    return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -50,5 +50,8 @@ int gp_host_list_dir(const gp_host *h, const char *path, char ***ret, size_t *re
 bool gp_host_exists(const gp_host *h, const char *path);
 
 void gp_strv_free(char **v);
+/* Appends a copy of the first len bytes of s to the NULL-terminated vector
+ * *v of *n entries (n may be NULL: counted). -ENOMEM leaves *v valid. */
+int gp_strv_append(char ***v, size_t *n, const char *s, size_t len);
 static inline void gp_strv_freep(char ***v) { gp_strv_free(*v); }
 #define _cleanup_strv_ _cleanup_(gp_strv_freep)

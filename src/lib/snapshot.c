@@ -23,7 +23,9 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "bootcfg.h"
 #include "host.h"
+#include "kernel.h"
 #include "shared/macro.h"
 #include "snapshot.h"
 
@@ -635,6 +637,17 @@ static int snap_pci_dir(snap *s, const char *dir)
         if (r < 0)
             return r;
     }
+    /* "rom" exists when the device has a ROM BAR. Reading it means
+     * enabling the ROM first (a write), so only its presence is recorded. */
+    if (faccessat(dfd, "rom", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        _cleanup_free_ char *rom = path_join(dir, "rom");
+
+        if (!rom)
+            return -ENOMEM;
+        r = snap_emit(s, rom, AE_IFREG, 0600, NULL, "", 0);
+        if (r < 0)
+            return r;
+    }
     r = gp_host_list_dir(s->h, dir, &names, NULL);
     if (r < 0)
         return r == -ENOMEM ? r : snap_skip(s, dir, r);
@@ -797,6 +810,13 @@ static int snap_iommu(snap *s)
     r = snap_dir_links(s, "sys/class/iommu", NULL);
     if (r < 0)
         return r;
+    /* The directory itself: its presence with no DMAR/IVRS in it is what
+     * says the firmware has the IOMMU off. */
+    if (gp_host_exists(s->h, "sys/firmware/acpi/tables")) {
+        r = snap_dir(s, "sys/firmware/acpi/tables");
+        if (r < 0)
+            return r;
+    }
     for (const char *const *t = (const char *const[]) { "DMAR", "IVRS", NULL }; *t; t++) {
         _cleanup_free_ char *path = path_join("sys/firmware/acpi/tables", *t), *rel = NULL;
         _cleanup_close_ int fd = -1;
@@ -980,6 +1000,66 @@ static int snap_class(snap *s, const char *dir, int (*capture)(snap *, const cha
     return r;
 }
 
+/* ---- the installed system: kernel modules, packages ------------------------- */
+
+/* dpkg's status database, reduced to the stanzas of the packages `check`
+ * reports (Proxmox VE, its kernels, GPU drivers): the rest says nothing
+ * about passthrough and is most of the file. */
+static int filter_dpkg(snap *s, char **buf, size_t *len)
+{
+    static const char *const keep[] = {
+        "pve-manager", "proxmox-ve", "qemu-server", "pve-qemu-kvm", "proxmox-kernel", "pve-kernel",
+        "proxmox-default-kernel", "pve-edk2-firmware", "nvidia", "libnvidia", "vendor-reset", "amdgpu",
+        "rocm", "kmod", "initramfs-tools", "grub-", "systemd-boot", "proxmox-boot",
+    };
+    char *out = *buf;
+    size_t n = 0;
+
+    for (char *p = *buf; p < *buf + *len;) {
+        char *end = strstr(p, "\n\n");
+        size_t stanza = end ? (size_t)(end - p) + 2 : (size_t)(*buf + *len - p);
+        bool want = false;
+
+        if (gp_startswith(p, "Package: "))
+            for (size_t i = 0; i < ELEMENTSOF(keep) && !want; i++)
+                want = gp_startswith(p + 9, keep[i]);
+        if (want) {
+            memmove(out + n, p, stanza);
+            n += stanza;
+        }
+        p += stanza;
+    }
+    out[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+static int snap_system(snap *s)
+{
+    _cleanup_free_ char *release = NULL, *dep = NULL, *builtin = NULL;
+    int r;
+
+    /* The module index of the running kernel: lint and check tell a
+     * misspelled or removed module (vfio_virqfd on >= 6.2) from a real one. */
+    if (gp_host_read_attr(s->h, "proc/sys/kernel/osrelease", &release) >= 0 && !strchr(release, '/') &&
+        strcmp(release, "..") != 0) {
+        if (asprintf(&dep, "lib/modules/%s/modules.dep", release) < 0 ||
+            asprintf(&builtin, "lib/modules/%s/modules.builtin", release) < 0)
+            return -ENOMEM;
+        if ((r = snap_file(s, dep, NULL)) < 0 || (r = snap_file(s, builtin, NULL)) < 0)
+            return r;
+    }
+    /* How the host booted decides which boot loader reads which file
+     * (bootcfg.c): UEFI or not, and the Secure Boot variable. */
+    if (gp_host_exists(s->h, "sys/firmware/efi")) {
+        if ((r = snap_dir(s, "sys/firmware/efi")) < 0 ||
+            (r = snap_file(s, "sys/firmware/efi/fw_platform_size", NULL)) < 0 ||
+            (r = snap_file(s, GP_EFI_SECURE_BOOT_VAR, NULL)) < 0)
+            return r;
+    }
+    return snap_file(s, "var/lib/dpkg/status", filter_dpkg);
+}
+
 /* ---- proc and etc ---------------------------------------------------------- */
 
 static int snap_proc(snap *s)
@@ -1010,6 +1090,7 @@ static int snap_etc(snap *s)
         { "etc/hostname", filter_hostname },
         { "etc/default/grub", NULL },
         { "etc/kernel/cmdline", NULL },
+        { "etc/kernel/proxmox-boot-uuids", NULL },
         { "etc/modules", NULL },
         { "etc/initramfs-tools/modules", NULL },
         { "etc/network/interfaces", filter_interfaces },
@@ -1031,6 +1112,12 @@ static int snap_etc(snap *s)
     };
     int r;
 
+    /* A Proxmox VE host is told by its /etc/pve, even with no guest yet. */
+    for (const char *const *d = (const char *const[]) { "etc/pve", "etc/pve/qemu-server", "etc/pve/lxc", NULL }; *d;
+         d++)
+        if (gp_host_exists(s->h, *d) && (r = snap_dir(s, *d)) < 0)
+            return r;
+
     for (size_t i = 0; i < ELEMENTSOF(files); i++) {
         r = snap_file(s, files[i].path, files[i].filter);
         if (r < 0)
@@ -1046,80 +1133,26 @@ static int snap_etc(snap *s)
 
 /* ---- gpupass/: kernel log, device nodes, metadata --------------------------- */
 
-/*
- * /dev/kmsg gives one record per read(): "prio,seq,usec,flags[,...];text\n"
- * then optional " KEY=value" lines. O_NONBLOCK makes the read at the end of
- * the buffer EAGAIN instead of waiting for new messages; EPIPE means records
- * were overwritten while we read, and the next read goes on.
- */
+/* The live kernel log, read as `check` reads it (kernel.h). */
 static int snap_kmsg_live(snap *s)
 {
-    _cleanup_close_ int fd = gp_host_open_file(s->h, "dev/kmsg");
-    char *out = NULL;
+    _cleanup_free_ char *out = NULL;
+    const char *source;
     size_t outlen = 0;
-    unsigned records = 0;
-    bool truncated = false;
-    char rec[8192 + 1];
-    FILE *f;
-    int r = 0;
+    int r = gp_kmsg_read(s->h, SNAP_FILE_MAX, &out, &outlen, &source);
 
-    if (fd < 0) {
-        snap_note(s, "kmsg", "not captured: cannot open /dev/kmsg: %s (run as root)", strerror(-fd));
-        return 0;
-    }
-    if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-        snap_note(s, "kmsg", "not captured: %s", strerror(errno));
-        return 0;
-    }
-    f = open_memstream(&out, &outlen);
-    if (!f)
-        return -ENOMEM;
-    for (;;) {
-        ssize_t n = read(fd, rec, sizeof(rec) - 1);
-        unsigned long long usec = 0;
-        char *semi, *nl;
-
-        if (n < 0) {
-            if (errno == EINTR || errno == EPIPE)
-                continue;
-            if (errno != EAGAIN)
-                r = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        rec[n] = '\0';
-        semi = strchr(rec, ';');
-        if (!semi)
-            continue;
-        *semi = '\0';
-        nl = strchr(semi + 1, '\n');
-        if (nl)
-            *nl = '\0';
-        (void)sscanf(rec, "%*u,%*u,%llu", &usec);
-        fprintf(f, "[%5llu.%06llu] %s\n", usec / 1000000, usec % 1000000, semi + 1);
-        records++;
-        if (ftell(f) > (long)SNAP_FILE_MAX) {
-            truncated = true;
-            break;
-        }
-    }
-    if (fclose(f) != 0) {
-        free(out);
-        return -ENOMEM;
-    }
-    if (records == 0 && r < 0) {
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0) {
         snap_note(s, "kmsg", "not captured: reading /dev/kmsg: %s (run as root, or kernel.dmesg_restrict is set)",
                   strerror(-r));
-        free(out);
         return 0;
     }
     if (!s->ids)
         redact_ids(out, outlen);
-    snap_note(s, "kmsg", "captured from /dev/kmsg: %u records%s", records, truncated ? ", truncated at 4 MiB" : "");
-    r = snap_emit(s, "gpupass/kmsg.txt", AE_IFREG, 0644, NULL, out, outlen);
-    free(out);
-    return r;
+    snap_note(s, "kmsg", "captured from /dev/kmsg: %zu bytes%s", outlen,
+              outlen > SNAP_FILE_MAX ? ", truncated at 4 MiB" : "");
+    return snap_emit(s, "gpupass/kmsg.txt", AE_IFREG, 0644, NULL, out, outlen);
 }
 
 static int snap_kmsg(snap *s)
@@ -1269,6 +1302,7 @@ static int snap_all(snap *s)
         (r = snap_proc(s)) < 0 ||
         (r = snap_etc(s)) < 0 ||
         (r = snap_kmsg(s)) < 0 ||
+        (r = snap_system(s)) < 0 ||
         (r = snap_devnodes(s)) < 0)
         return r;
     /* Last: it lists what the steps above skipped. */

@@ -41,6 +41,23 @@ expect "not a host root" 3 "not a host root" -- --root "$tmp/empty" list
 expect "garbage archive" 3 "garbage.tar.gz" -- --root "$tmp/garbage.tar.gz" list
 expect "link out of the root" 3 "outside the host root" -- --root "$tmp/evil" list
 GPUPASS_ROOT=$tmp/empty expect "GPUPASS_ROOT is honoured" 3 "$tmp/empty" -- list
+# lint: what cannot be read at all is exit 3 with the file named
+mkfifo "$tmp/fifo"
+printf 'vfio\n' >"$tmp/modules-unreadable"; chmod 000 "$tmp/modules-unreadable"
+truncate -s 100M "$tmp/huge.conf"
+expect "lint without files" 3 "no file given" -- lint
+expect "lint a missing file" 3 "$tmp/nope/grub" -- lint "$tmp/nope/grub"
+expect "lint a directory" 3 "$tmp/empty: it is a directory" -- lint "$tmp/empty"
+expect "lint a fifo" 3 "$tmp/fifo: not a regular file" -- lint "$tmp/fifo"
+expect "lint a 100 MB file" 3 "huge.conf: larger than 16 MiB" -- lint "$tmp/huge.conf"
+if [ "$(id -u)" != 0 ]; then
+    expect "lint an unreadable file" 3 "modules-unreadable: permission denied" -- lint "$tmp/modules-unreadable"
+fi
+expect "lint with a bad --root" 3 "$tmp/missing" -- --root "$tmp/missing" lint "$tmp/huge.conf"
+expect "check: unknown option" 3 "'--bogus'" -- --root "$good" check --bogus
+expect "check: absent GPU" 3 "no PCI device 7f:00.0" -- --root "$good" check 7f:00.0
+expect "check help" 0 "" -- check --help
+expect "lint help" 0 "" -- lint --help
 expect "help" 0 "" -- --help
 expect "list help" 0 "" -- list --help
 expect "version" 0 "" -- --version

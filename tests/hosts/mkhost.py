@@ -7,6 +7,7 @@ usage: mkhost.py OUTDIR [name...]      (re)generate hosts into OUTDIR/<name>/
 Python 3 standard library only.  See README.md for the description format.
 """
 import os
+import re
 import shlex
 import shutil
 import struct
@@ -896,6 +897,9 @@ def gen_pci(h, w):
             d.cls, d.vendor, d.device, d.svendor, d.sdevice, d.bdf, modalias)
         w.file(p + "/uevent", ue)
         w.file(p + "/resource", resource_text(d))
+        if "rom" in d.res:
+            # sysfs "rom" exists for devices with a ROM BAR; it reads empty until "1" is written
+            w.file(p + "/rom", "")
         w.file(p + "/config", build_config(h, d))
         if d.pcie:
             w.file(p + "/current_link_speed", speed_str(d.curg) + "\n")
@@ -944,7 +948,7 @@ def gen_pci(h, w):
         w.mkdir(rp + "/power")
     # drivers
     for drv in sorted(set(DRV_MODULE) | set(drivers)):
-        if drv not in drivers and drv not in ("pcieport", "vfio-pci"):
+        if drv not in drivers and drv != "pcieport":
             continue
         dp = "sys/bus/pci/drivers/" + drv
         for f in ("bind", "unbind", "new_id", "remove_id", "uevent"):
@@ -967,7 +971,7 @@ def gen_iommu(h, w):
     w.mkdir("sys/class/iommu")
     fw = h.kv.get("firmware_iommu", h.iommu)
     if fw == "intel":
-        w.file("sys/firmware/acpi/tables/DMAR", acpi_table(b"DMAR", dmar_body()))
+        w.file("sys/firmware/acpi/tables/DMAR", acpi_table(b"DMAR", dmar_body(h.kv.get("ir", "on") != "off")))
     elif fw == "amd":
         w.file("sys/firmware/acpi/tables/IVRS", acpi_table(b"IVRS", ivrs_body()))
     w.file("sys/firmware/acpi/tables/FACP", acpi_table(b"FACP", bytes(208)))
@@ -1004,9 +1008,10 @@ def acpi_table(sig, body):
     return bytes(t)
 
 
-def dmar_body():
-    # host address width 46 (value 45+1), flags INTR_REMAP|X2APIC_OPT_OUT, reserved
-    b = struct.pack("<BB10s", 45, 0x03, bytes(10))
+def dmar_body(ir=True):
+    # host address width 46 (value 45+1), flags INTR_REMAP|X2APIC_OPT_OUT (no INTR_REMAP on
+    # platforms without interrupt remapping), reserved
+    b = struct.pack("<BB10s", 45, 0x03 if ir else 0x02, bytes(10))
     # DRHD: type 0, length 16, flags INCLUDE_PCI_ALL, segment 0, register base
     b += struct.pack("<HHBBHQ", 0, 16, 1, 0, 0, 0xfed91000)
     # RMRR for the iGPU stolen memory with one PCI device scope 00:02.0
@@ -1187,13 +1192,15 @@ def gen_proc(h, w, drivers):
                        model, 0, i, n // max(1, h.sockets), i * 2, flags))
     w.file("proc/cpuinfo", "".join(out))
     w.file("proc/cmdline", h.cmdline + "\n")
-    pve = h.kv.get("os", "pve8") == "pve8"
+    pve = h.kv.get("os", "pve8").startswith("pve")
+    kver = h.kver
     w.file("proc/version", "Linux version %s (build@proxmox) (gcc (Debian 12.2.0-14) 12.2.0, "
-           "GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 "
-           "(2024-11-06T15:04Z)\n" % KVER if pve else
-           "Linux version 6.1.0-27-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian "
+           "GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC PMX %s "
+           "(2024-11-06T15:04Z)\n" % (kver, kver.replace("-pve", "")) if kver.endswith("-pve") else
+           "Linux version %s (debian-kernel@lists.debian.org) (gcc-12 (Debian "
            "12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC "
-           "Debian 6.1.115-1 (2024-11-01)\n")
+           "Debian 6.1.115-1 (2024-11-01)\n" % kver)
+    w.file("proc/sys/kernel/osrelease", kver + "\n")
     # modules
     mods = []
     for drv in sorted(drivers):
@@ -1219,6 +1226,11 @@ def gen_proc(h, w, drivers):
     w.file("proc/modules", "".join(ml))
     for m in mods:
         w.file("sys/module/%s/initstate" % m, "live\n")
+    if "vfio_iommu_type1" in mods:
+        # "Y" only where someone set options vfio_iommu_type1 allow_unsafe_interrupts=1
+        w.file("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+               "Y\n" if h.kv.get("unsafe_interrupts") == "yes" else "N\n")
+        w.file("sys/module/vfio_iommu_type1/parameters/dma_entry_limit", "65535\n")
     chars = [(1, "mem"), (4, "/dev/vc/0"), (4, "tty"), (4, "ttyS"), (5, "/dev/tty"),
              (5, "/dev/console"), (5, "/dev/ptmx"), (7, "vcs"), (10, "misc"), (13, "input"),
              (29, "fb"), (128, "ptm"), (136, "pts"), (180, "usb"), (189, "usb_device"),
@@ -1329,7 +1341,15 @@ def gen_etc(h, w):
         root = [a for a in h.cmdline.split() if a.startswith(("root=", "boot="))]
         w.file("etc/kernel/cmdline", " ".join(root + args) + "\n")
         w.file("etc/kernel/proxmox-boot-uuids", "2A5C-1F3B\n")
-    if os_ == "pve8":
+    if os_.startswith("pve"):
+        # dpkg's status database, reduced to the packages `pveversion` reports first
+        pm = {"pve8": "8.2.7", "pve7": "7.4-19"}.get(os_, "8.2.7")
+        w.file("var/lib/dpkg/status",
+               "Package: proxmox-ve\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n"
+               "Package: pve-manager\nStatus: install ok installed\nPriority: optional\nSection: admin\n"
+               "Architecture: amd64\nVersion: %s\nDescription: Proxmox Virtual Environment Management Tools\n\n"
+               "Package: qemu-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n"
+               % ("8.2.0" if os_ == "pve8" else "7.4-1", pm, "8.2.4" if os_ == "pve8" else "7.4-6"))
         w.mkdir("etc/pve/qemu-server")
         w.mkdir("etc/pve/lxc")
         w.file("etc/pve/.version", "{\"version\":1}\n")
@@ -1348,6 +1368,8 @@ def generate(h, outdir):
     os.makedirs(root)
     w = Writer(root)
     h.sockets = int(h.kv.get("sockets", "1"))
+    os_ = h.kv.get("os", "pve8")
+    h.kver = h.kv.get("kver", KVER if os_ == "pve8" else "5.15.158-2-pve" if os_ == "pve7" else "6.1.0-27-amd64")
     if h.iommu == "intel":
         h.iommu_dev = "sys/devices/virtual/iommu/dmar0"
     elif h.iommu == "amd":
@@ -1359,9 +1381,158 @@ def generate(h, outdir):
     gen_net(h, w)
     gen_proc(h, w, drivers)
     gen_etc(h, w)
+    gen_boot(h, w)
+    gen_kmsg(h, w)
+    gen_module_tree(h, w, drivers)
+    gen_devnodes(h, w, drivers)
     for d in ("dev", "var/log", "run"):
         w.mkdir(d)
+    overlay(h, root)
     return root
+
+
+def kver_tuple(k):
+    m = re.match(r"(\d+)\.(\d+)", k)
+    return (int(m.group(1)), int(m.group(2)))
+
+
+def gen_boot(h, w):
+    """UEFI hosts have sys/firmware/efi (proxmox-boot-tool's test for UEFI)."""
+    efi = h.kv.get("efi", "yes" if h.kv.get("boot") == "systemd-boot" or "efipart" in h.kv else "no")
+    if efi == "yes":
+        w.file("sys/firmware/efi/fw_platform_size", "64\n")
+        w.mkdir("sys/firmware/efi/efivars")
+
+
+def gen_kmsg(h, w):
+    """gpupass/kmsg.txt, as `gpupass snapshot` records the kernel log: the lines check reads
+    (IOMMU, interrupt remapping, default domain, boot framebuffer), worded as the kernel
+    prints them (drivers/iommu/intel/dmar.c, irq_remapping.c, amd/init.c, iommu.c)."""
+    ir = h.kv.get("ir", "on" if h.iommu != "off" else "off")
+    args = h.cmdline.split()
+    out = ["Linux version %s" % h.kver, "Command line: %s" % h.cmdline]
+    fw = h.kv.get("firmware_iommu", h.iommu)
+    if fw == "intel":
+        out.append("ACPI: DMAR 0x000000007A8E0000 000088 (v02 INTEL  EDK2     00000002      01000013)")
+    if fw == "amd":
+        out.append("ACPI: IVRS 0x00000000CA2B1000 0000D0 (v02 AMD    AmdTable 00000001 AMD  00000001)")
+    if "amd_iommu=on" in args:
+        out.append("AMD-Vi: Unknown option - 'on'")
+    if h.iommu == "intel":
+        if "intel_iommu=on" in args:
+            out.append("DMAR: IOMMU enabled")
+        out.append("DMAR: Host address width 39")
+        out.append("DMAR: DRHD base: 0x000000fed91000 flags: 0x1")
+        out.append("DMAR-IR: IOAPIC id 2 under DRHD base  0xfed91000 IOMMU 0")
+        if ir == "on":
+            out.append("DMAR-IR: Enabled IRQ remapping in x2apic mode")
+        else:
+            out.append("DMAR-IR: Not enabling interrupt remapping: this platform does not support it")
+    if h.iommu == "amd":
+        out.append("pci 0000:00:00.2: AMD-Vi: IOMMU performance counters supported")
+        out.append("AMD-Vi: Extended features (0x58f77ef22294a5a, 0x0): PPR NX GT IA PC GA_vAPIC")
+        if ir == "on":
+            out.append("AMD-Vi: Interrupt remapping enabled")
+    if h.iommu != "off":
+        if "iommu=pt" in args:
+            out.append("iommu: Default domain type: Passthrough (set via kernel command line)")
+        else:
+            out.append("iommu: Default domain type: Translated")
+        out.append("iommu: DMA domain TLB invalidation policy: lazy mode")
+        if h.iommu == "intel":
+            out.append("DMAR: Intel(R) Virtualization Technology for Directed I/O")
+    for d in h.order:
+        if "bootfb" in d.opts:
+            out.append("efifb: probing for efifb")
+            out.append("efifb: framebuffer at 0x%x, using 8100k, total 8100k" % d.res[int(d.opts["bootfb"])][0])
+            out.append("fb0: EFI VGA frame buffer device")
+    if h.iommu != "off" and ir == "off" and any(d.opts.get("drv") == "vfio-pci" for d in h.order):
+        out.append("vfio_iommu_type1_attach_group: No interrupt remapping support.  Use the module param "
+                   "\"allow_unsafe_interrupts\" to enable VFIO IOMMU support on this platform")
+    out += h.kv.get("kmsg_extra", "").split("|") if h.kv.get("kmsg_extra") else []
+    t = 0.0
+    lines = []
+    for i, l in enumerate(out):
+        lines.append("[%5d.%06d] %s\n" % (int(t), int(t * 1e6) % 1000000, l))
+        t += 0.013 * (i + 1)
+    w.file("gpupass/kmsg.txt", "".join(lines))
+
+
+# Module files under lib/modules/<release>/kernel, as Debian and Proxmox kernels ship them.
+TREE_MODULES = [
+    "drivers/vfio/vfio.ko", "drivers/vfio/vfio_iommu_type1.ko", "drivers/vfio/pci/vfio-pci.ko",
+    "drivers/vfio/pci/vfio-pci-core.ko", "drivers/vfio/mdev/mdev.ko",
+    "arch/x86/kvm/kvm.ko", "arch/x86/kvm/kvm-intel.ko", "arch/x86/kvm/kvm-amd.ko",
+    "drivers/gpu/drm/nouveau/nouveau.ko", "drivers/gpu/drm/amd/amdgpu/amdgpu.ko",
+    "drivers/gpu/drm/radeon/radeon.ko", "drivers/gpu/drm/i915/i915.ko", "drivers/gpu/drm/ast/ast.ko",
+    "sound/pci/hda/snd-hda-intel.ko", "drivers/ata/ahci.ko", "drivers/nvme/host/nvme.ko",
+    "drivers/net/ethernet/intel/e1000e/e1000e.ko", "drivers/net/ethernet/intel/igb/igb.ko",
+    "drivers/net/ethernet/intel/i40e/i40e.ko", "drivers/net/ethernet/intel/ixgbe/ixgbe.ko",
+    "drivers/net/ethernet/mellanox/mlx5/core/mlx5_core.ko", "drivers/usb/host/xhci-pci.ko",
+    "drivers/i2c/busses/i2c-i801.ko", "drivers/i2c/busses/i2c-piix4.ko", "drivers/misc/mei/mei-me.ko",
+    "drivers/crypto/ccp/ccp.ko", "drivers/dma/ptdma/ptdma.ko", "drivers/net/wireless/intel/iwlwifi/iwlwifi.ko",
+    "drivers/net/ethernet/realtek/r8169.ko", "drivers/spi/spi-intel-pci.ko", "drivers/hwmon/k10temp.ko",
+    "drivers/edac/i10nm_edac.ko", "drivers/platform/x86/intel/pmc/intel_pmc_core.ko",
+]
+
+
+def gen_module_tree(h, w, drivers):
+    """lib/modules/<release>/modules.dep and modules.builtin (text forms, as depmod writes
+    them). vfio_virqfd is its own module before 6.2 and part of vfio from 6.2 on."""
+    base = "lib/modules/%s/" % h.kver
+    mods = ["kernel/" + m for m in TREE_MODULES]
+    if kver_tuple(h.kver) < (6, 2):
+        mods.append("kernel/drivers/vfio/vfio_virqfd.ko")
+    if "zfs" in h.extra_modules:
+        mods.append("zfs/zfs.ko")
+    if "nvidia" in drivers:
+        mods += ["updates/dkms/nvidia.ko", "updates/dkms/nvidia-uvm.ko", "updates/dkms/nvidia-modeset.ko",
+                 "updates/dkms/nvidia-drm.ko"]
+    mods += ["updates/dkms/" + m + ".ko" for m in h.kv.get("dkms", "").split() if m]
+    deps = {"kernel/drivers/vfio/pci/vfio-pci.ko": ["kernel/drivers/vfio/pci/vfio-pci-core.ko",
+                                                      "kernel/drivers/vfio/vfio.ko"],
+            "kernel/drivers/vfio/pci/vfio-pci-core.ko": ["kernel/drivers/vfio/vfio.ko"],
+            "kernel/drivers/vfio/vfio_iommu_type1.ko": ["kernel/drivers/vfio/vfio.ko"],
+            "kernel/arch/x86/kvm/kvm-intel.ko": ["kernel/arch/x86/kvm/kvm.ko"],
+            "kernel/arch/x86/kvm/kvm-amd.ko": ["kernel/arch/x86/kvm/kvm.ko"]}
+    w.file(base + "modules.dep", "".join("%s:%s\n" % (m, "".join(" " + d for d in deps.get(m, [])))
+                                          for m in sorted(mods)))
+    w.file(base + "modules.builtin", "kernel/drivers/pci/pcie/portdrv.ko\nkernel/drivers/iommu/iommufd/iommufd.ko\n"
+           "kernel/drivers/video/fbdev/core/fb.ko\nkernel/drivers/firmware/efi/efivars.ko\n")
+
+
+def gen_devnodes(h, w, drivers):
+    """gpupass/devnodes.txt, as `gpupass snapshot` records device nodes
+    (path type major:minor mode uid gid)."""
+    lines = []
+    if h.kv.get("kvm", "yes") == "yes":
+        lines.append("dev/kvm char 10:232 0660 0 104")
+    if h.iommu != "off":
+        lines.append("dev/vfio dir 0:0 0755 0 0")
+        lines.append("dev/vfio/vfio char 10:196 0666 0 0")
+        for d in h.order:
+            if d.opts.get("drv") == "vfio-pci" and d.group is not None and d.bdf.endswith(".0"):
+                lines.append("dev/vfio/%d char 511:%d 0600 0 0" % (d.group, d.group))
+    if any(drv in drivers for drv in ("i915", "amdgpu", "nouveau", "ast", "nvidia")):
+        lines.append("dev/dri dir 0:0 0755 0 0")
+        lines.append("dev/dri/card0 char 226:0 0660 0 44")
+        lines.append("dev/dri/renderD128 char 226:128 0660 0 105")
+    w.file("gpupass/devnodes.txt", "\n".join(lines) + "\n")
+
+
+def overlay(h, root):
+    """tests/hosts/<name>.files/ holds files written by hand for a host (modprobe.d
+    files, a stale /etc/default/grub, VM configs); they are copied over the generated tree."""
+    src = os.path.join(HERE, h.name + ".files")
+    if not os.path.isdir(src):
+        return
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, src)
+        dst = os.path.normpath(os.path.join(root, rel))
+        os.makedirs(dst, exist_ok=True)
+        for f in sorted(filenames):
+            shutil.copyfile(os.path.join(dirpath, f), os.path.join(dst, f))
 
 
 def all_hosts():

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The steps list, check and lint share: loading the host and its GPUs,
+ * ADDRESS arguments, the findings options and output. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "render.h"
+
+static int exit_for(gp_severity worst)
+{
+    switch (worst) {
+    case GP_SEV_FAIL:
+        return GP_EXIT_FAIL;
+    case GP_SEV_WARN:
+        return GP_EXIT_WARN;
+    default:
+        return GP_EXIT_OK;
+    }
+}
+
+static int select_args(const char *cmd, gp_cli_gpus *g, int argc, char **argv)
+{
+    const gp_pci_list *pci = g->pci;
+
+    if (argc <= 0) {
+        memset(g->dev_sel, 1, pci->n * sizeof(*g->dev_sel));
+        memset(g->gpu_sel, 1, g->gpus->n * sizeof(*g->gpu_sel));
+        return 0;
+    }
+    g->named = true;
+    for (int a = 0; a < argc; a++) {
+        gp_pci_addr addr;
+        bool whole, hit = false;
+
+        if (gp_pci_addr_parse(argv[a], &addr, &whole) < 0)
+            return gp_cli_usage_error(cmd, "'%s' is not a PCI address (use 01:00.0, 0000:01:00.0 or 01:00)", argv[a]);
+        for (size_t i = 0; i < pci->n; i++) {
+            const gp_pci_addr *da = &pci->devs[i].addr;
+
+            if (whole ? gp_pci_addr_same_slot(da, &addr) : gp_pci_addr_cmp(da, &addr) == 0) {
+                g->dev_sel[i] = true;
+                hit = true;
+                for (size_t k = 0; k < g->gpus->n; k++)
+                    if (gp_idx_list_contains(&g->gpus->gpus[k].functions, (int)i))
+                        g->gpu_sel[k] = true;
+            }
+        }
+        if (!hit)
+            return gp_cli_error("no PCI device %s on %s; `gpupass list --all` shows every device", argv[a],
+                                gp_host_is_live(g->h) ? "this host" : gp_host_source(g->h));
+    }
+    return 0;
+}
+
+int gp_cli_gpus_load(const gp_cli *cli, const char *cmd, int argc, char **argv, gp_cli_gpus *ret)
+{
+    gp_cli_gpus g = { 0 };
+    gp_error err = { 0 };
+    int r;
+
+    *ret = g;
+    g.h = gp_cli_open_host(cli);
+    if (!g.h)
+        return GP_EXIT_ERROR;
+    r = gp_pci_scan(g.h, &g.pci, &err);
+    if (r < 0)
+        r = gp_cli_error("%s", gp_error_message(&err));
+    else if ((r = gp_hostcrit_find(g.h, g.pci, &g.crit)) < 0)
+        r = gp_cli_error("finding host-critical devices: %s", strerror(-r));
+    else if ((r = gp_gpu_analyze(g.pci, g.crit, &g.gpus)) < 0)
+        r = gp_cli_error("analysing GPUs: %s", strerror(-r));
+    else if (!(g.dev_sel = calloc(g.pci->n ? g.pci->n : 1, sizeof(*g.dev_sel))) ||
+             !(g.gpu_sel = calloc(g.gpus->n ? g.gpus->n : 1, sizeof(*g.gpu_sel))))
+        r = gp_cli_error("out of memory");
+    else
+        r = select_args(cmd, &g, argc, argv);
+    if (r != 0) {
+        gp_cli_gpus_done(&g);
+        return r;
+    }
+    *ret = g;
+    return 0;
+}
+
+void gp_cli_gpus_done(gp_cli_gpus *g)
+{
+    free(g->dev_sel);
+    free(g->gpu_sel);
+    if (g->gpus)
+        gp_gpu_list_free(g->gpus);
+    if (g->crit)
+        gp_hostcrit_free(g->crit);
+    if (g->pci)
+        gp_pci_list_free(g->pci);
+    if (g->h)
+        gp_host_free(g->h);
+    *g = (gp_cli_gpus){ 0 };
+}
+
+int gp_cli_findings_options(const char *cmd, int argc, char **argv, bool *quiet, bool *json, void (*help)(void))
+{
+    static const struct option opts[] = {
+        { "quiet", no_argument, NULL, 'q' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        {}
+    };
+    int c;
+
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "qjh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q':
+            *quiet = true;
+            break;
+        case 'j':
+            *json = true;
+            break;
+        case 'h':
+            help();
+            return GP_EXIT_OK;
+        default:
+            return gp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    return -1;
+}
+
+int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, bool json)
+{
+    gp_findings_view v = { .findings = f, .quiet = quiet, .color = cli->color && !json };
+    int r = 0;
+
+    if (json)
+        r = gp_render_findings_json(stdout, &v);
+    else
+        gp_render_findings_text(stdout, &v);
+    if (r < 0 || fflush(stdout) != 0 || ferror(stdout))
+        return gp_cli_error("writing the output failed");
+    return exit_for(gp_findings_worst(f));
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "propstr.h"
+#include "pveguest.h"
+#include "shared/macro.h"
+
+#define CONF_MAX (4u * 1024 * 1024)
+
+static int split_ids(char ***ids, const char *list)
+{
+    for (const char *p = list; *p;) {
+        const char *semi = strchr(p, ';');
+        size_t len = semi ? (size_t)(semi - p) : strlen(p);
+
+        if (len > 0 && gp_strv_append(ids, NULL, p, len) < 0)
+            return -ENOMEM;
+        if (!semi)
+            break;
+        p = semi + 1;
+    }
+    return 0;
+}
+
+/*
+ * mapping/pci.cfg: a section is "NAME" alone on a line, its properties are
+ * indented "key value" lines, and each "map node=..,path=A;B,id=.." names
+ * the devices on one node (pve-guest-common PVE/Mapping/PCI.pm).
+ */
+static int mapping_ids(const gp_host *h, const char *node, const char *name, char ***ids)
+{
+    _cleanup_free_ char *buf = NULL;
+    size_t len = 0;
+    bool in = false;
+    char *save = NULL;
+
+    if (gp_host_read_file(h, "etc/pve/mapping/pci.cfg", CONF_MAX, &buf, &len) < 0)
+        return 0;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        gp_propstr p = { 0 };
+        const char *n, *path;
+
+        if (line[0] != ' ' && line[0] != '\t') {
+            in = strcmp(gp_strip(line), name) == 0;
+            continue;
+        }
+        line += strspn(line, " \t");
+        if (!in || !gp_startswith(line, "map") || (line[3] != ' ' && line[3] != '\t'))
+            continue;
+        if (gp_propstr_parse(gp_strip(line + 4 + strspn(line + 4, " \t")), NULL, &p) < 0)
+            continue;
+        n = gp_propstr_get(&p, "node");
+        path = gp_propstr_get(&p, "path");
+        if (n && path && node && strcmp(n, node) == 0 && split_ids(ids, path) < 0) {
+            gp_propstr_clear(&p);
+            return -ENOMEM;
+        }
+        gp_propstr_clear(&p);
+    }
+    return 0;
+}
+
+static bool vm_running(const gp_host *h, unsigned vmid)
+{
+    _cleanup_free_ char *pid = NULL;
+    char path[64];
+
+    snprintf(path, sizeof(path), "run/qemu-server/%u.pid", vmid);
+    if (gp_host_read_attr(h, path, &pid) < 0 || strspn(pid, "0123456789") != strlen(pid) || !pid[0])
+        return false;
+    snprintf(path, sizeof(path), "proc/%.20s", pid);
+    return gp_host_exists(h, path);
+}
+
+static int vm_read(const gp_host *h, const char *node, const char *file, unsigned vmid, gp_pve_vm *vm)
+{
+    _cleanup_free_ char *buf = NULL, *rel = NULL;
+    size_t len = 0;
+    unsigned line_no = 0;
+    int r;
+
+    *vm = (gp_pve_vm){ .vmid = vmid };
+    if (asprintf(&rel, "etc/pve/qemu-server/%s", file) < 0 || asprintf(&vm->conf, "/%s", rel) < 0)
+        return -ENOMEM;
+    r = gp_host_read_file(h, rel, CONF_MAX, &buf, &len);
+    if (r < 0)
+        return r;
+    for (char *p = buf; p && *p;) {
+        char *nl = strchr(p, '\n'), *colon, *val;
+        unsigned idx;
+        int used = 0;
+
+        if (nl)
+            *nl = '\0';
+        line_no++;
+        /* A "[section]" ends the main section: snapshots and pending
+         * changes describe configurations that are not running. */
+        if (p[0] == '[')
+            break;
+        colon = strchr(p, ':');
+        if (colon) {
+            val = colon + 1 + strspn(colon + 1, " \t");
+            gp_strip(val);
+            if (gp_startswith(p, "name:") && !vm->name) {
+                vm->name = strdup(val);
+                if (!vm->name)
+                    return -ENOMEM;
+            } else if (gp_startswith(p, "onboot:")) {
+                vm->onboot = strcmp(val, "1") == 0 || strcmp(val, "on") == 0 || strcmp(val, "yes") == 0 ||
+                             strcmp(val, "true") == 0;
+            } else if (sscanf(p, "hostpci%u:%n", &idx, &used) == 1 && used > 0 && p + used == colon + 1) {
+                gp_pve_hostpci *v = realloc(vm->hostpci, (vm->n_hostpci + 1) * sizeof(*v));
+                gp_propstr ps = { 0 };
+                const char *host, *mapping;
+
+                if (!v)
+                    return -ENOMEM;
+                vm->hostpci = v;
+                v = &vm->hostpci[vm->n_hostpci++];
+                *v = (gp_pve_hostpci){ .index = idx, .line = line_no, .value = strdup(val) };
+                if (!v->value)
+                    return -ENOMEM;
+                if (gp_propstr_parse(val, "host", &ps) == 0) {
+                    host = gp_propstr_get(&ps, "host");
+                    mapping = gp_propstr_get(&ps, "mapping");
+                    if (host)
+                        r = split_ids(&v->ids, host);
+                    else if (mapping) {
+                        v->mapping = strdup(mapping);
+                        r = v->mapping ? mapping_ids(h, node, mapping, &v->ids) : -ENOMEM;
+                    }
+                    gp_propstr_clear(&ps);
+                    if (r < 0)
+                        return r;
+                }
+            }
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    vm->running = vm_running(h, vmid);
+    return 0;
+}
+
+static void vm_clear(gp_pve_vm *vm)
+{
+    for (size_t i = 0; i < vm->n_hostpci; i++) {
+        free(vm->hostpci[i].value);
+        free(vm->hostpci[i].mapping);
+        gp_strv_free(vm->hostpci[i].ids);
+    }
+    free(vm->hostpci);
+    free(vm->name);
+    free(vm->conf);
+}
+
+int gp_pve_vms_read(const gp_host *h, gp_pve_vms *ret)
+{
+    _cleanup_strv_ char **files = NULL;
+    _cleanup_free_ char *node = NULL;
+    gp_pve_vms l = { 0 };
+    int r;
+
+    *ret = l;
+    r = gp_host_list_dir(h, "etc/pve/qemu-server", &files, NULL);
+    if (r == -ENOENT || r == -ENOTDIR)
+        return 0;
+    if (r < 0)
+        return r;
+    (void)gp_host_read_attr(h, "etc/hostname", &node);
+    for (char **f = files; *f; f++) {
+        unsigned long vmid;
+        char *end;
+        gp_pve_vm *v;
+
+        /* Only "<vmid>.conf" is a guest config (qemu-server parse_vm_config). */
+        if ((*f)[0] < '1' || (*f)[0] > '9' || !gp_endswith(*f, ".conf"))
+            continue;
+        vmid = strtoul(*f, &end, 10);
+        if (strcmp(end, ".conf") != 0 || vmid > 999999999UL)
+            continue;
+        v = realloc(l.v, (l.n + 1) * sizeof(*v));
+        if (!v) {
+            gp_pve_vms_clear(&l);
+            return -ENOMEM;
+        }
+        l.v = v;
+        r = vm_read(h, node, *f, (unsigned)vmid, &l.v[l.n]);
+        l.n++;
+        if (r == -ENOMEM) {
+            gp_pve_vms_clear(&l);
+            return r;
+        }
+    }
+    *ret = l;
+    return 0;
+}
+
+void gp_pve_vms_clear(gp_pve_vms *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        vm_clear(&l->v[i]);
+    free(l->v);
+    *l = (gp_pve_vms){ 0 };
+}
+
+bool gp_pve_hostpci_matches(const gp_pve_hostpci *e, const char *dev_name)
+{
+    for (char **id = e->ids; id && *id; id++) {
+        char full[64];
+
+        /* "01:00" and "01:00.0" are in domain 0000; "0000:01:00" has it. */
+        if (strlen(*id) < 10 || (*id)[4] != ':')
+            snprintf(full, sizeof(full), "0000:%s", *id);
+        else
+            snprintf(full, sizeof(full), "%s", *id);
+        if (full[0] && gp_startswith(dev_name, full))
+            return true;
+    }
+    return false;
+}
