@@ -62,3 +62,5 @@ int gp_cmd_list(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_snapshot(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_check(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_lint(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_setup(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_undo(const gp_cli *cli, int argc, char **argv);

@@ -19,6 +19,8 @@ static const gp_command commands[] = {
     { "list", gp_cmd_list, "GPUs, their functions, IOMMU groups and passthrough verdicts" },
     { "check", gp_cmd_check, "judge every layer from firmware to driver, with the fix for each problem" },
     { "lint", gp_cmd_lint, "find mistakes in boot loader and module configuration files" },
+    { "setup", gp_cmd_setup, "write the boot configuration that gives a GPU to VMs, as a reviewed plan" },
+    { "undo", gp_cmd_undo, "put back the files of the last setup, byte for byte" },
     { "snapshot", gp_cmd_snapshot, "capture what gpupass reads from this host into an archive" },
 };
 

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "cmdline.h"
 #include "fileio.h"
+#include "iomem.h"
 #include "pveguest.h"
 #include "quirks.h"
 
@@ -62,6 +63,8 @@ static void check_driver(const gpu_view *g, gp_findings *out)
     for (size_t i = 0; i < n; i++)
         if (!fn_dev(g, i)->driver || strcmp(fn_dev(g, i)->driver, "vfio-pci") != 0)
             gp_finding_add_device(out, f, fn_dev(g, i)->name);
+    gp_finding_set_fix(out, f, "gpupass setup %s   # shows the plan that binds it at every boot; add --apply",
+                       g->dev->name);
 }
 
 static void check_group(const gpu_view *g, gp_findings *out)
@@ -175,44 +178,6 @@ static void check_reset(const gpu_view *g, gp_findings *out)
         gp_findings_add(out, g->layer, "gpu.reset", GP_SEV_INFO, "reset", "reset_method: %s", rm);
 }
 
-/* /proc/iomem lines: "  c0000000-c07e8fff : BOOTFB". A framebuffer the
- * firmware set up (efifb/vesafb, or sysfb's simple-framebuffer/simpledrm
- * since 5.15) inside a BAR keeps vfio-pci from reserving that BAR. */
-static bool framebuffer_in_bar(const gpu_view *g, int *bar, char *name, size_t name_len)
-{
-    _cleanup_free_ char *buf = NULL;
-    size_t len = 0;
-    static const char *const fbs[] = { "BOOTFB", "efifb", "vesafb", "simplefb", "simple-framebuffer", "simpledrm" };
-
-    if (gp_host_read_file(g->ctx->h, "proc/iomem", 4u * 1024 * 1024, &buf, &len) < 0)
-        return false;
-    for (char *p = buf; p && *p;) {
-        char *nl = strchr(p, '\n'), *colon;
-        unsigned long long a, b;
-
-        if (nl)
-            *nl = '\0';
-        colon = strstr(p, " : ");
-        if (colon && sscanf(p, " %llx-%llx", &a, &b) == 2 && b > 0) {
-            for (size_t k = 0; k < ELEMENTSOF(fbs); k++) {
-                if (!gp_startswith(colon + 3, fbs[k]))
-                    continue;
-                for (int i = 0; i < GP_PCI_BARS; i++) {
-                    const gp_pci_bar *bb = &g->dev->bars[i];
-
-                    if (bb->size && !bb->io && a >= bb->start && a <= bb->start + bb->size - 1) {
-                        *bar = i;
-                        snprintf(name, name_len, "%s", colon + 3);
-                        return true;
-                    }
-                }
-            }
-        }
-        p = nl ? nl + 1 : NULL;
-    }
-    return false;
-}
-
 static void check_boot_display(const gpu_view *g, gp_findings *out)
 {
     const gp_check_ctx *ctx = g->ctx;
@@ -222,7 +187,7 @@ static void check_boot_display(const gpu_view *g, gp_findings *out)
 
     if (g->dev->boot_vga != 1)
         return;
-    if (framebuffer_in_bar(g, &bar, fb, sizeof(fb))) {
+    if (gp_iomem_framebuffer_in(g->ctx->h, g->dev, &bar, fb, sizeof(fb))) {
         /* Since 5.15 the framebuffer comes from sysfb; video=efifb:off no
          * longer stops it, initcall_blacklist=sysfb_init does. */
         bool sysfb = !gp_kver_known(&ctx->kver) || gp_kver_at_least(&ctx->kver, 5, 15);

@@ -79,5 +79,6 @@ int gp_check_run(const gp_check_ctx *ctx, gp_findings *out)
     gp_check_gpus(ctx, out);
     if (ctx->pve)
         gp_check_pve(ctx, out);
+    gp_check_setup(ctx, out);
     return gp_findings_status(out);
 }

@@ -59,6 +59,7 @@ void gp_check_cmdline(const gp_check_ctx *ctx, gp_findings *out);    /* check-cm
 void gp_check_modules(const gp_check_ctx *ctx, gp_findings *out);    /* check-modules.c */
 void gp_check_gpus(const gp_check_ctx *ctx, gp_findings *out);       /* check-gpu.c */
 void gp_check_pve(const gp_check_ctx *ctx, gp_findings *out);        /* check-pve.c */
+void gp_check_setup(const gp_check_ctx *ctx, gp_findings *out);      /* check-setup.c: after gpupass setup */
 
 /* Layer headings, shared so that check and lint group the same way. */
 #define GP_LAYER_CPU "CPU virtualization"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "plan.h"
 #include "strdist.h"
 #include "fileio.h"
 #include "shared/macro.h"
@@ -1451,34 +1452,44 @@ static void edit_header(text *t, const char *file, unsigned line, unsigned line_
         text_printf(t, "edit %s line %u:\n", file, line);
 }
 
-char *gp_grub_fix(const gp_grub *g, const gp_cmdline_edit *e)
+/* Which assignments an edit rewrites: those that wrote a word the edit
+ * takes off, and the last GRUB_CMDLINE_LINUX_DEFAULT for the words it adds
+ * (target -1: there is none, a new line is needed). */
+typedef struct grub_targets {
+    bool *touch;            /* per assignment */
+    const char **append;    /* words not on the line yet, NULL-terminated */
+    size_t n_append;
+    ssize_t target;
+} grub_targets;
+
+static void grub_targets_done(grub_targets *gt)
+{
+    free(gt->touch);
+    free(gt->append);
+}
+
+static int grub_targets_find(const gp_grub *g, const gp_cmdline_edit *e, grub_targets *gt)
 {
     gp_cmdline eff = { 0 };
-    text t = { 0 };
-    const char **append = NULL;
-    bool *touch = NULL;
-    size_t n_append = 0;
-    ssize_t target = -1;
-    bool any = false;
 
+    *gt = (grub_targets){ .target = -1 };
     if (gp_grub_cmdline(g, &eff) < 0)
         goto oom;
-    touch = calloc(g->n_a + 1, sizeof(*touch));
+    gt->touch = calloc(g->n_a + 1, sizeof(*gt->touch));
+    if (!gt->touch)
+        goto oom;
     if (e->add) {
         size_t n = 0;
 
         while (e->add[n])
             n++;
-        append = calloc(n + 1, sizeof(*append));
-        if (!append)
+        gt->append = calloc(n + 1, sizeof(*gt->append));
+        if (!gt->append)
             goto oom;
         for (size_t i = 0; i < n; i++)
             if (!cmdline_has_word(&eff, e->add[i], e))
-                append[n_append++] = e->add[i];
+                gt->append[gt->n_append++] = e->add[i];
     }
-    if (!touch)
-        goto oom;
-
     /* the assignments that wrote the words the edit takes off */
     for (size_t i = 0; i < eff.n; i++) {
         const gp_cmdline_param *p = &eff.v[i];
@@ -1490,25 +1501,53 @@ char *gp_grub_fix(const gp_grub *g, const gp_cmdline_edit *e)
 
             if (p->file && strcmp(g->files[a->file].display, p->file) == 0 && p->line >= a->line &&
                 p->line <= a->line_end && is_cmdline_var(a->name))
-                touch[k] = true;
+                gt->touch[k] = true;
         }
     }
-    if (n_append) {
+    if (gt->n_append) {
         for (size_t k = 0; k < g->n_a; k++)
             if (strcmp(g->a[k].name, "GRUB_CMDLINE_LINUX_DEFAULT") == 0)
-                target = (ssize_t)k;
-        if (target >= 0)
-            touch[target] = true;
+                gt->target = (ssize_t)k;
+        if (gt->target >= 0)
+            gt->touch[gt->target] = true;
     }
+    gp_cmdline_done(&eff);
+    return 0;
+oom:
+    gp_cmdline_done(&eff);
+    grub_targets_done(gt);
+    return -ENOMEM;
+}
+
+/* The line that appends words when no GRUB_CMDLINE_LINUX_DEFAULT exists. */
+static void grub_new_assignment(text *t, const grub_targets *gt)
+{
+    text_puts(t, "GRUB_CMDLINE_LINUX_DEFAULT=\"");
+    for (size_t i = 0; i < gt->n_append; i++) {
+        if (i)
+            text_puts(t, " ");
+        emit_plain_dq(t, gt->append[i]);
+    }
+    text_puts(t, "\"\n");
+}
+
+char *gp_grub_fix(const gp_grub *g, const gp_cmdline_edit *e)
+{
+    text t = { 0 };
+    grub_targets gt;
+    bool any = false;
+
+    if (grub_targets_find(g, e, &gt) < 0)
+        return NULL;
 
     for (size_t k = 0; k < g->n_a; k++) {
         const gp_grub_assign *a = &g->a[k];
         text line = { 0 };
         bool changed;
 
-        if (!touch[k])
+        if (!gt.touch[k])
             continue;
-        if (grub_rewrite(a, e, (ssize_t)k == target ? append : NULL, &line, &changed) < 0) {
+        if (grub_rewrite(a, e, (ssize_t)k == gt.target ? gt.append : NULL, &line, &changed) < 0) {
             free(line.s);
             goto oom;
         }
@@ -1520,28 +1559,18 @@ char *gp_grub_fix(const gp_grub *g, const gp_cmdline_edit *e)
         }
         free(line.s);
     }
-    if (n_append && target < 0) {
-        text_printf(&t, "add to %s:\nGRUB_CMDLINE_LINUX_DEFAULT=\"", g->n_files ? g->files[0].display
-                                                                               : "/etc/default/grub");
-        for (size_t i = 0; i < n_append; i++) {
-            if (i)
-                text_puts(&t, " ");
-            emit_plain_dq(&t, append[i]);
-        }
-        text_puts(&t, "\"\n");
+    if (gt.n_append && gt.target < 0) {
+        text_printf(&t, "add to %s:\n", g->n_files ? g->files[0].display : "/etc/default/grub");
+        grub_new_assignment(&t, &gt);
         any = true;
     }
     if (!any)
         text_puts(&t, "no change to the GRUB files needed; ");
     text_puts(&t, "then run: update-grub && reboot");
-    gp_cmdline_done(&eff);
-    free(append);
-    free(touch);
+    grub_targets_done(&gt);
     return text_take(&t);
 oom:
-    gp_cmdline_done(&eff);
-    free(append);
-    free(touch);
+    grub_targets_done(&gt);
     free(t.s);
     return NULL;
 }
@@ -1678,4 +1707,189 @@ char *gp_cmdline_fix(const gp_host *h, const gp_bootcfg *b, const char *const *a
 char *gp_cmdline_generic_fix(const void *data, const gp_cmdline_edit *e)
 {
     return generic_fix(e);
+}
+
+/* ---- the same edits as new file contents, for a plan ------------------- */
+
+/* A GRUB file whose syntax the shell would reject, or that holds binary
+ * bytes, is not rewritten: what it means is not known. */
+static int grub_refuse(const gp_grub *g, gp_error *err)
+{
+    for (size_t i = 0; i < g->n_issues; i++) {
+        const gp_grub_issue *is = &g->issues[i];
+
+        if (is->kind == GP_GRUB_SYNTAX || is->kind == GP_GRUB_BINARY)
+            return gp_error_set(err, -EINVAL, "%s line %u: %s; fix the file first (`gpupass lint %s` shows how), "
+                                "gpupass does not rewrite a file it cannot parse", g->files[is->file].display,
+                                is->line, is->detail, g->files[is->file].display);
+    }
+    return 0;
+}
+
+static int grub_plan(const gp_host *h, const gp_cmdline_edit *e, gp_plan *plan, gp_error *err)
+{
+    gp_grub g = { 0 };
+    grub_targets gt = { .target = -1 };
+    int r, changed = 0;
+
+    r = gp_grub_load(h, &g);
+    if (r < 0 && r != -ENOENT)
+        goto out;
+    r = grub_refuse(&g, err);
+    if (r < 0)
+        goto out;
+    r = grub_targets_find(&g, e, &gt);
+    if (r < 0)
+        goto out;
+    for (size_t fi = 0; fi < g.n_files; fi++) {
+        const gp_grub_file *f = &g.files[fi];
+        text t = { 0 };
+        size_t ln = 0;
+        bool any = false;
+
+        while (ln < f->n_lines) {
+            const gp_grub_assign *a = NULL;
+            size_t k;
+
+            for (k = 0; k < g.n_a; k++)
+                if (gt.touch[k] && g.a[k].file == fi && g.a[k].line == ln + 1) {
+                    a = &g.a[k];
+                    break;
+                }
+            if (a) {
+                text line = { 0 };
+                bool ch;
+
+                r = grub_rewrite(a, e, (ssize_t)k == gt.target ? gt.append : NULL, &line, &ch);
+                if (r >= 0 && ch) {
+                    text_puts(&t, line.s);
+                    text_puts(&t, "\n");
+                    any = true;
+                    ln = a->line_end;
+                    free(line.s);
+                    continue;
+                }
+                free(line.s);
+                if (r < 0) {
+                    free(t.s);
+                    goto out;
+                }
+            }
+            {
+                size_t from = f->lines[ln], to = ln + 1 < f->n_lines ? f->lines[ln + 1] : f->len;
+
+                text_add(&t, f->buf + from, to - from);
+            }
+            ln++;
+        }
+        if (fi == 0 && gt.n_append && gt.target < 0) {
+            if (t.n && t.s[t.n - 1] != '\n')
+                text_puts(&t, "\n");
+            grub_new_assignment(&t, &gt);
+            any = true;
+        }
+        if (t.oom) {
+            free(t.s);
+            r = -ENOMEM;
+            goto out;
+        }
+        if (any) {
+            r = gp_plan_set_file(plan, h, f->display + 1, t.s ? t.s : "", t.n, 0644,
+                                 "kernel command line for GRUB", err);
+            if (r > 0)
+                changed = 1;
+        }
+        free(t.s);
+        if (r < 0)
+            goto out;
+    }
+    if (g.n_files == 0 && gt.n_append) {
+        text t = { 0 };
+
+        grub_new_assignment(&t, &gt);
+        r = t.oom ? -ENOMEM : gp_plan_set_file(plan, h, "etc/default/grub", t.s, t.n, 0644,
+                                               "kernel command line for GRUB", err);
+        free(t.s);
+        if (r < 0)
+            goto out;
+        changed = r > 0;
+    }
+    if (changed) {
+        static const char *const update_grub[] = { "update-grub", NULL };
+
+        r = gp_plan_add_cmd(plan, "regenerate /boot/grub/grub.cfg from /etc/default/grub", update_grub);
+        if (r < 0)
+            goto out;
+    }
+    r = changed;
+out:
+    grub_targets_done(&gt);
+    gp_grub_done(&g);
+    return r;
+}
+
+static int kernel_cmdline_plan(const gp_host *h, const gp_cmdline_edit *e, gp_plan *plan, gp_error *err)
+{
+    static const char *const refresh[] = { "proxmox-boot-tool", "refresh", NULL };
+    _cleanup_free_ char *buf = NULL, *proc = NULL;
+    gp_cmdline check = { 0 };
+    size_t len = 0, first;
+    bool has_root;
+    text t = { 0 };
+    int r;
+
+    r = gp_host_read_file(h, "etc/kernel/cmdline", CMDLINE_FILE_MAX, &buf, &len);
+    if (r == -ENOMEM)
+        return r;
+    if (r >= 0 && memchr(buf, '\0', len))
+        return gp_error_set(err, -EINVAL, "/etc/kernel/cmdline holds binary bytes; restore it (one line, with "
+                            "root=) before running setup again");
+    if (r < 0) {
+        /* zz-proxmox-boot falls back to /proc/cmdline without the file */
+        (void)gp_host_read_attr(h, "proc/cmdline", &proc);
+        r = edit_words(proc ? proc : "", proc ? strlen(proc) : 0, e, true, &t);
+        first = 0;
+    } else {
+        const char *nl = memchr(buf, '\n', len);
+
+        first = nl ? (size_t)(nl - buf) : len;
+        r = edit_words(buf, first, e, false, &t);
+    }
+    if (r < 0 || t.oom) {
+        free(t.s);
+        return -ENOMEM;
+    }
+    /* proxmox-boot-tool refresh stops without root= on the first line */
+    r = gp_cmdline_split(&check, t.s ? t.s : "", t.n);
+    has_root = r >= 0 && gp_cmdline_get(&check, "root") != NULL;
+    gp_cmdline_done(&check);
+    if (!has_root) {
+        free(t.s);
+        return gp_error_set(err, -EINVAL, "/etc/kernel/cmdline: %s no root= parameter, and proxmox-boot-tool "
+                            "refresh refuses such a file; put the whole command line, with root=, on its first "
+                            "line first", buf ? "the first line has" : "the file is missing and /proc/cmdline has");
+    }
+    text_puts(&t, "\n");
+    if (buf && first < len)
+        text_add(&t, buf + first + 1, len - first - 1);
+    if (t.oom) {
+        free(t.s);
+        return -ENOMEM;
+    }
+    r = gp_plan_set_file(plan, h, "etc/kernel/cmdline", t.s, t.n, 0644, "kernel command line for systemd-boot",
+                         err);
+    free(t.s);
+    if (r > 0 && gp_plan_add_cmd(plan, "write the command line into every ESP's boot entries", refresh) < 0)
+        return -ENOMEM;
+    return r;
+}
+
+int gp_cmdline_plan(const gp_host *h, const gp_bootcfg *b, const gp_cmdline_edit *e, gp_plan *plan, gp_error *err)
+{
+    if (b->loader == GP_BOOT_SYSTEMD_BOOT)
+        return kernel_cmdline_plan(h, e, plan, err);
+    if (b->loader == GP_BOOT_GRUB)
+        return grub_plan(h, e, plan, err);
+    return gp_error_set(err, -ENOPKG, "cannot tell which boot loader starts this host (no "
+                        "/etc/kernel/proxmox-boot-uuids, no /etc/default/grub); `proxmox-boot-tool status` says");
 }

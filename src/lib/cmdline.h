@@ -189,6 +189,19 @@ char *gp_grub_fix(const gp_grub *g, const gp_cmdline_edit *e);
 char *gp_kernel_cmdline_fix(const char *display, const char *buf, size_t len, const char *base,
                             const gp_cmdline_edit *e);
 
+/*
+ * The same edit as new file contents in a plan: for GRUB the assignment
+ * lines rewritten in place (quoting, comments and every other line kept;
+ * a GRUB_CMDLINE_LINUX_DEFAULT line appended when there is none) and
+ * `update-grub`; for systemd-boot the first line of /etc/kernel/cmdline and
+ * `proxmox-boot-tool refresh`. Refuses (-EINVAL, err naming the file) a
+ * GRUB file with a syntax error or binary bytes and an /etc/kernel/cmdline
+ * without root=. Returns 1 when a file changes, 0 when none does.
+ */
+struct gp_plan;
+int gp_cmdline_plan(const gp_host *h, const gp_bootcfg *b, const gp_cmdline_edit *e, struct gp_plan *plan,
+                    gp_error *err);
+
 /* The fix when no file is known (a copy of /proc/cmdline): what to change
  * in either boot loader's file. data is unused. */
 char *gp_cmdline_generic_fix(const void *data, const gp_cmdline_edit *e);

@@ -26,3 +26,18 @@ int gp_readlink_base_at(int dirfd, const char *name, char **ret);
 char *gp_strip(char *s);
 bool gp_startswith(const char *s, const char *prefix);
 bool gp_endswith(const char *s, const char *suffix);
+
+#include <sys/types.h>
+
+/*
+ * Replaces the file `name` under dirfd (name may have a directory part) the
+ * way systemd writes a file atomically: a temporary ".#NAME.XXXXXX" in the
+ * same directory (rename() is atomic only within one file system), created
+ * O_EXCL, written whole, given uid/gid and then mode, fsynced, renamed over
+ * name, and the directory fsynced so the rename itself survives a crash.
+ * Every step passes gp_fault_point(). A failure before the rename removes
+ * the temporary file and leaves name untouched; a failure of the final
+ * directory fsync comes after the rename (the new content is in place, not
+ * yet durable). This is the one helper gpupass writes a file with.
+ */
+int gp_file_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid);

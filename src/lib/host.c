@@ -216,6 +216,11 @@ int gp_host_open(const char *root, gp_host **ret, gp_error *err)
 
 const char *gp_host_root(const gp_host *h) { return h->root; }
 const char *gp_host_source(const gp_host *h) { return h->source; }
+bool gp_host_is_archive(const gp_host *h)
+{
+    return h->tmpdir != NULL;
+}
+
 bool gp_host_is_live(const gp_host *h) { return h->live; }
 int gp_host_rootfd(const gp_host *h) { return h->rootfd; }
 

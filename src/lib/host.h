@@ -28,6 +28,8 @@ static inline void gp_host_freep(gp_host **h) { if (*h) gp_host_free(*h); }
 const char *gp_host_root(const gp_host *h);
 /* What the user named (the directory or the archive). */
 const char *gp_host_source(const gp_host *h);
+/* True when the root was extracted from a snapshot archive: a read-only view. */
+bool gp_host_is_archive(const gp_host *h);
 /* True when the root is "/": the machine gpupass runs on. */
 bool gp_host_is_live(const gp_host *h);
 /* The root's directory fd, for *at() calls with paths from gp_host_resolve(). */

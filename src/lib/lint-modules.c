@@ -761,33 +761,6 @@ static char *options_with_ids(mod_lint *m, const gp_modprobe_stmt *s, char *cons
     return line;
 }
 
-static void native_drivers(const gp_pci_dev *d, const char *out[2])
-{
-    out[0] = out[1] = NULL;
-    if (gp_pci_class16(d) == 0x0403) {
-        out[0] = "snd_hda_intel";
-        return;
-    }
-    if (!gp_pci_is_gpu(d))
-        return;
-    switch (d->vendor_id) {
-    case 0x10de:
-        out[0] = "nvidia";
-        out[1] = "nouveau";
-        break;
-    case 0x1002:
-        out[0] = "amdgpu";
-        out[1] = "radeon";
-        break;
-    case 0x8086:
-        out[0] = "i915";
-        out[1] = "xe";
-        break;
-    default:
-        break;
-    }
-}
-
 typedef struct file_order {
     char **blacklisted;
     size_t n_blacklisted;
@@ -976,7 +949,7 @@ static void lint_ids_host(mod_lint *m, const gp_modprobe_stmt *s, const ids_list
 
             if (!intended_slot[j] || !gp_pci_addr_same_slot(&pci->devs[j].addr, &pci->devs[i].addr))
                 continue;
-            native_drivers(&pci->devs[j], drv);
+            gp_pci_native_drivers(&pci->devs[j], drv);
             for (size_t k = 0; k < 2; k++) {
                 if (!drv[k] || ordered_before_vfio(m, fo, drv[k]))
                     continue;

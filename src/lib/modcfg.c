@@ -840,3 +840,27 @@ bool gp_module_loaded(const gp_host *h, const char *name)
     }
     return gp_host_exists(h, path);
 }
+
+void gp_pci_native_drivers(const gp_pci_dev *d, const char *out[2])
+{
+    out[0] = out[1] = NULL;
+    if (gp_pci_class16(d) == 0x0403) {
+        out[0] = "snd_hda_intel";
+        return;
+    }
+    if (!gp_pci_is_gpu(d))
+        return;
+    switch (d->vendor_id) {
+    case 0x10de:
+        out[0] = "nvidia", out[1] = "nouveau";
+        break;
+    case 0x1002:
+        out[0] = "amdgpu", out[1] = "radeon";
+        break;
+    case 0x8086:
+        out[0] = "i915", out[1] = "xe";
+        break;
+    default:
+        break;
+    }
+}

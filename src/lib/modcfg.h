@@ -191,6 +191,12 @@ int gp_modindex_glob(const gp_modindex *x, const char *pattern, char ***ret, siz
  * modules with parameters appear there too). */
 bool gp_module_loaded(const gp_host *h, const char *name);
 
+/* The in-tree and common drivers that claim a GPU or HD-audio function
+ * when vfio-pci does not get it first (by vendor and class); out[1] may be
+ * NULL, both are NULL for other devices. */
+#include "pci.h"
+void gp_pci_native_drivers(const gp_pci_dev *d, const char *out[2]);
+
 /* ---- what `check` shares with `lint` (lint-modules.c) ---- */
 
 #include "finding.h"

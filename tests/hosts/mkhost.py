@@ -1324,6 +1324,18 @@ def gen_etc(h, w):
            "# This file contains the names of kernel modules that should be loaded\n"
            "# at boot time, one per line. Lines beginning with \"#\" are ignored.\n"
            "# Parameters can be specified after the module name.\n\n")
+    # initramfs-tools, as Debian installs it (the default list is only comments)
+    w.file("etc/initramfs-tools/modules",
+           "# List of modules that you want to include in your initramfs.\n"
+           "# They will be loaded at boot time in the order below.\n#\n"
+           "# Syntax:  module_name [args ...]\n#\n"
+           "# You must run update-initramfs(8) to effect this change.\n#\n"
+           "# Examples:\n#\n# raid1\n# sd_mod\n")
+    w.file("etc/initramfs-tools/initramfs.conf", "MODULES=most\nBUSYBOX=auto\nCOMPRESS=zstd\n")
+    w.mkdir("etc/initramfs-tools/hooks")
+    w.mkdir("etc/initramfs-tools/scripts")
+    w.mkdir("etc/modules-load.d")
+    w.mkdir("usr/local/sbin")
     boot = h.kv.get("boot", "grub")
     args = [a for a in h.cmdline.split() if not a.startswith(("BOOT_IMAGE=", "root=", "initrd=", "boot=")) and a != "ro"]
     if boot == "grub":

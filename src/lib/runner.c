@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "runner.h"
+#include "shared/macro.h"
+
+int gp_runner_run(const gp_runner *r, char *const argv[])
+{
+    if (!r || !r->run || !argv || !argv[0])
+        return -EINVAL;
+    return r->run(r, argv);
+}
+
+static int run_exec(const gp_runner *r, char *const argv[])
+{
+    pid_t pid;
+    int status, e;
+
+    /* posix_spawnp() searches PATH as the shell would, and unlike
+     * fork()+exec() reports a missing program as its return value. */
+    e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (e != 0)
+        return -e;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return gp_negerrno();
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);   /* as the shell reports it */
+    return -EIO;
+}
+
+const gp_runner gp_runner_exec = { .run = run_exec, .executes = true };
+
+/* Offline roots: commands are for the user to run in a chroot; the engine
+ * never calls this (executes is false), and a caller that does is told so. */
+static int run_print(const gp_runner *r, char *const argv[])
+{
+    return -EOPNOTSUPP;
+}
+
+/* GPUPASS_TEST_RUNNER=record:FILE[,fail=NAME], copied when the runner is
+ * made: tests change the environment between runs. */
+typedef struct record_spec {
+    char file[PATH_MAX];
+    char fail[NAME_MAX + 1];
+} record_spec;
+
+static record_spec record;
+
+static int run_record(const gp_runner *r, char *const argv[])
+{
+    const record_spec *spec = r->userdata;
+    _cleanup_free_ char *line = NULL;
+    _cleanup_close_ int fd = -1;
+    size_t len = 0, off = 0;
+
+    for (size_t i = 0; argv[i]; i++)
+        len += strlen(argv[i]) + 1;
+    line = malloc(len + 1);
+    if (!line)
+        return -ENOMEM;
+    for (size_t i = 0; argv[i]; i++) {
+        size_t n = strlen(argv[i]);
+
+        memcpy(line + off, argv[i], n);
+        off += n;
+        line[off++] = argv[i + 1] ? ' ' : '\n';
+    }
+    fd = open(spec->file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0)
+        return gp_negerrno();
+    if (write(fd, line, off) != (ssize_t)off)
+        return -EIO;
+    return spec->fail[0] && strcmp(argv[0], spec->fail) == 0 ? 1 : 0;
+}
+
+static int record_parse(const char *spec)
+{
+    const char *file, *comma;
+    size_t flen;
+
+    if (!gp_startswith(spec, "record:"))
+        return -EINVAL;
+    file = spec + strlen("record:");
+    comma = strstr(file, ",fail=");
+    flen = comma ? (size_t)(comma - file) : strlen(file);
+    if (flen == 0 || flen >= sizeof(record.file))
+        return -EINVAL;
+    memcpy(record.file, file, flen);
+    record.file[flen] = '\0';
+    record.fail[0] = '\0';
+    if (comma) {
+        const char *name = comma + strlen(",fail=");
+
+        if (strlen(name) >= sizeof(record.fail))
+            return -EINVAL;
+        strcpy(record.fail, name);
+    }
+    return 0;
+}
+
+int gp_runner_for(const char *root, bool live, gp_runner *ret)
+{
+    const char *test = getenv("GPUPASS_TEST_RUNNER");
+
+    if (test && *test) {
+        int r = record_parse(test);
+
+        if (r < 0)
+            return r;
+        *ret = (gp_runner){ .run = run_record, .executes = true, .root = live ? NULL : root,
+                            .userdata = &record };
+        return 0;
+    }
+    if (live) {
+        *ret = gp_runner_exec;
+        return 0;
+    }
+    *ret = (gp_runner){ .run = run_print, .executes = false, .root = root };
+    return 0;
+}
