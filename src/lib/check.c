@@ -10,14 +10,16 @@
 
 /* proc/cpuinfo: the vendor of the first CPU and whether its flags offer
  * hardware virtualization (the kernel hides vmx/svm when firmware disabled it). */
-static void read_cpu(gp_check_ctx *ctx)
+void gp_cpu_read(const gp_host *h, gp_cpu_vendor *vendor, bool *virt, bool *hypervisor)
 {
     _cleanup_free_ char *buf = NULL;
     size_t len = 0;
     char *line, *save = NULL;
     bool vendor_seen = false, flags_seen = false;
 
-    if (gp_host_read_file(ctx->h, "proc/cpuinfo", 4u * 1024 * 1024, &buf, &len) < 0)
+    *vendor = GP_CPU_UNKNOWN;
+    *virt = *hypervisor = false;
+    if (gp_host_read_file(h, "proc/cpuinfo", 4u * 1024 * 1024, &buf, &len) < 0)
         return;
     for (line = strtok_r(buf, "\n", &save); line && !(vendor_seen && flags_seen); line = strtok_r(NULL, "\n", &save)) {
         char *colon = strchr(line, ':');
@@ -27,18 +29,18 @@ static void read_cpu(gp_check_ctx *ctx)
         if (!vendor_seen && gp_startswith(line, "vendor_id")) {
             vendor_seen = true;
             if (strstr(colon, "GenuineIntel"))
-                ctx->cpu = GP_CPU_INTEL;
+                *vendor = GP_CPU_INTEL;
             else if (strstr(colon, "AuthenticAMD") || strstr(colon, "HygonGenuine"))
-                ctx->cpu = GP_CPU_AMD;
+                *vendor = GP_CPU_AMD;
         } else if (!flags_seen && gp_startswith(line, "flags")) {
             char *save2 = NULL;
 
             flags_seen = true;
             for (char *w = strtok_r(colon + 1, " \t", &save2); w; w = strtok_r(NULL, " \t", &save2))
                 if (strcmp(w, "vmx") == 0 || strcmp(w, "svm") == 0)
-                    ctx->cpu_virt = true;
+                    *virt = true;
                 else if (strcmp(w, "hypervisor") == 0)
-                    ctx->cpu_hypervisor = true;
+                    *hypervisor = true;
         }
     }
 }
@@ -50,7 +52,7 @@ int gp_check_ctx_init(gp_check_ctx *ctx, const gp_host *h, const gp_pci_list *pc
 
     *ctx = (gp_check_ctx){ .h = h, .pci = pci, .gpus = gpus, .crit = crit };
     (void)gp_kver_read(h, &ctx->kver);
-    read_cpu(ctx);
+    gp_cpu_read(h, &ctx->cpu, &ctx->cpu_virt, &ctx->cpu_hypervisor);
     r = gp_host_read_attr(h, "proc/cmdline", &ctx->cmdline);
     if (r == -ENOMEM)
         return r;

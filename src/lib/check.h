@@ -42,6 +42,10 @@ typedef struct gp_check_ctx {
     bool pve;                    /* etc/pve exists: a Proxmox VE host */
 } gp_check_ctx;
 
+/* The first CPU's vendor and virtualization flags from proc/cpuinfo
+ * (unknown and false when it cannot be read). */
+void gp_cpu_read(const gp_host *h, gp_cpu_vendor *vendor, bool *virt, bool *hypervisor);
+
 /* Reads the shared facts (everything but pci/gpus/crit, which the caller
  * scans and passes in). Missing optional inputs are left NULL/unknown and
  * judged by the layers; only an allocation failure is an error. */
