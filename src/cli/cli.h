@@ -64,3 +64,6 @@ int gp_cmd_check(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_lint(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_setup(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_undo(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_bind(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_unbind(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_status(const gp_cli *cli, int argc, char **argv);

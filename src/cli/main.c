@@ -21,6 +21,9 @@ static const gp_command commands[] = {
     { "lint", gp_cmd_lint, "find mistakes in boot loader and module configuration files" },
     { "setup", gp_cmd_setup, "write the boot configuration that gives a GPU to VMs, as a reviewed plan" },
     { "undo", gp_cmd_undo, "put back the files of the last setup, byte for byte" },
+    { "bind", gp_cmd_bind, "move a GPU to vfio-pci now, with rollback (no reboot)" },
+    { "unbind", gp_cmd_unbind, "give a GPU back to the drivers it had before bind" },
+    { "status", gp_cmd_status, "drivers, overrides and VFIO group holders of the GPUs" },
     { "snapshot", gp_cmd_snapshot, "capture what gpupass reads from this host into an archive" },
 };
 

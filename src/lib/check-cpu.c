@@ -5,22 +5,6 @@
 #include "check.h"
 #include "fileio.h"
 
-/* A snapshot cannot hold device nodes, so `gpupass snapshot` lists them in
- * gpupass/devnodes.txt ("dev/kvm char 10:232 0660 0 104"); a live host or a
- * plain copy of one is asked directly. */
-static bool devnode_exists(const gp_host *h, const char *path)
-{
-    _cleanup_free_ char *buf = NULL;
-    size_t len = 0, plen = strlen(path);
-
-    if (gp_host_is_live(h) || gp_host_read_file(h, "gpupass/devnodes.txt", 1024 * 1024, &buf, &len) < 0)
-        return gp_host_exists(h, path);
-    for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, path, plen) == 0 && p[plen] == ' ')
-            return true;
-    return false;
-}
-
 void gp_check_cpu(const gp_check_ctx *ctx, gp_findings *out)
 {
     bool intel = ctx->cpu == GP_CPU_INTEL;
@@ -49,7 +33,7 @@ void gp_check_cpu(const gp_check_ctx *ctx, gp_findings *out)
                                                                         : "CPU virtualization (VT-x or SVM)");
     }
 
-    if (devnode_exists(ctx->h, "dev/kvm")) {
+    if (gp_host_devnode_exists(ctx->h, "dev/kvm")) {
         gp_findings_add(out, GP_LAYER_CPU, "cpu.kvm", GP_SEV_PASS, "/dev/kvm", "/dev/kvm exists: KVM is loaded");
     } else {
         f = gp_findings_add(out, GP_LAYER_CPU, "cpu.kvm", GP_SEV_FAIL, "/dev/kvm",

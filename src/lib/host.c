@@ -346,6 +346,22 @@ int gp_host_open_file(const gp_host *h, const char *path)
     return host_openat(h, path, O_RDONLY);
 }
 
+int gp_host_write_attr(const gp_host *h, const char *path, const char *value)
+{
+    _cleanup_close_ int fd = host_openat(h, path, O_WRONLY);
+    size_t len = strlen(value);
+    ssize_t n;
+
+    if (fd < 0)
+        return fd;
+    do
+        n = write(fd, value, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return gp_negerrno();
+    return (size_t)n == len ? 0 : -EIO;
+}
+
 int gp_host_read_file(const gp_host *h, const char *path, size_t max, char **ret, size_t *ret_len)
 {
     _cleanup_close_ int fd = gp_host_open_file(h, path);
@@ -484,4 +500,20 @@ int gp_host_list_dir(const gp_host *h, const char *path, char ***ret, size_t *re
 oom:
     gp_strv_free(v);
     return -ENOMEM;
+}
+
+/* A snapshot cannot hold device nodes, so `gpupass snapshot` lists them in
+ * gpupass/devnodes.txt ("dev/kvm char 10:232 0660 0 104"); a live host or a
+ * plain copy of one is asked directly. */
+bool gp_host_devnode_exists(const gp_host *h, const char *path)
+{
+    _cleanup_free_ char *buf = NULL;
+    size_t len = 0, plen = strlen(path);
+
+    if (gp_host_is_live(h) || gp_host_read_file(h, "gpupass/devnodes.txt", 1024 * 1024, &buf, &len) < 0)
+        return gp_host_exists(h, path);
+    for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, path, plen) == 0 && p[plen] == ' ')
+            return true;
+    return false;
 }

@@ -50,6 +50,12 @@ int gp_host_readlink(const gp_host *h, const char *path, char **ret);
 /* Sorted names in a directory, without "." and "..". Free with gp_strv_free. */
 int gp_host_list_dir(const gp_host *h, const char *path, char ***ret, size_t *ret_n);
 bool gp_host_exists(const gp_host *h, const char *path);
+/* A device node ("dev/kvm"): asked directly on a live host or a copy of one;
+ * a snapshot lists them in gpupass/devnodes.txt, as archives cannot hold them. */
+bool gp_host_devnode_exists(const gp_host *h, const char *path);
+/* Writes value to a sysfs attribute (one write(), as the kernel expects a
+ * store). The error is the kernel's answer: -EBUSY, -ENODEV, ... */
+int gp_host_write_attr(const gp_host *h, const char *path, const char *value);
 
 void gp_strv_free(char **v);
 /* Appends a copy of the first len bytes of s to the NULL-terminated vector
