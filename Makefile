@@ -8,7 +8,7 @@ GPUPASS     = $(BUILD)/src/cli/gpupass
 
 # Debian 12 / Proxmox VE 8 package names.
 BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev libpci-dev pci.ids libjson-c-dev libarchive-dev
-TEST_DEPS  = $(BUILD_DEPS) libcmocka-dev pciutils python3 tar gzip
+TEST_DEPS  = $(BUILD_DEPS) libcmocka-dev pciutils python3 tar gzip qemu-system-x86 busybox-static
 
 .PHONY: all run test build deps test-deps hosts bench clean
 

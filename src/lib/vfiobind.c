@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "txn.h"
 #include "vfiobind.h"
 
 static int dev_attr_path(char *buf, size_t len, const gp_pci_dev *d, const char *attr)
@@ -287,17 +288,16 @@ int gp_vfio_group_viable(const gp_host *h, int group)
     fd = gp_host_open_file(h, path);
     if (fd < 0)
         return fd;
-    /* the read-only fd above cannot issue ioctls on every kernel: reopen rw */
+    /* The group takes ioctls on a read-write fd, and opens only once at a
+     * time (drivers/vfio/group.c): close the first fd before reopening. */
     {
         _cleanup_free_ char *rel = NULL;
-        int rw;
 
-        if (gp_host_resolve(h, path, &rel) >= 0 &&
-            (rw = openat(gp_host_rootfd(h), rel, O_RDWR | O_CLOEXEC)) >= 0) {
+        if (gp_host_resolve(h, path, &rel) >= 0) {
             close(fd);
-            fd = rw;
-        } else if (errno == EBUSY) {
-            return -EBUSY;
+            fd = openat(gp_host_rootfd(h), rel, O_RDWR | O_CLOEXEC);
+            if (fd < 0)
+                return gp_negerrno();
         }
     }
     if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st) < 0)
@@ -335,7 +335,9 @@ int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s
                          strerror(-r));
             break;
         }
-        r = move(h, d, "vfio-pci");
+        r = gp_fault_point("bind.move");
+        if (r >= 0)
+            r = move(h, d, "vfio-pci");
         driver_of(h, d, drv, sizeof(drv));
         if (r >= 0 && strcmp(drv, "vfio-pci") != 0)
             r = -ENXIO;
