@@ -11,7 +11,7 @@
 
 static void bind_help(void)
 {
-    printf("Usage: gpupass bind GPU [--group] [--force] [--dry-run]\n"
+    printf("Usage: gpupass bind GPU [--group] [--force] [--dry-run] [--reset-method METHOD]\n"
            "       gpupass unbind GPU\n"
            "       gpupass status [GPU]\n"
            "\n"
@@ -26,6 +26,8 @@ static void bind_help(void)
            "  --group     bind every device of a shared IOMMU group too (bridges stay)\n"
            "  --force     even the boot display or a device the host needs\n"
            "  --dry-run   say what would move; change nothing\n"
+           "  --reset-method METHOD   write it to reset_method first (device_specific for\n"
+           "              vendor-reset cards)\n"
            "  -h, --help  this help\n"
            "\n"
            "bind refuses (exit 2) while a process holds the GPU's device nodes, naming it.\n"
@@ -46,8 +48,9 @@ static int one_gpu(const gp_cli_gpus *g, const char *arg)
 
 static int parse(const char *cmd, int argc, char **argv, gp_bind_opts *o, int want_args)
 {
-    enum { OPT_GROUP = 0x100, OPT_FORCE, OPT_DRY };
+    enum { OPT_GROUP = 0x100, OPT_FORCE, OPT_DRY, OPT_RESET };
     static const struct option opts[] = {
+        { "reset-method", required_argument, NULL, OPT_RESET },
         { "group", no_argument, NULL, OPT_GROUP },
         { "force", no_argument, NULL, OPT_FORCE },
         { "dry-run", no_argument, NULL, OPT_DRY },
@@ -68,6 +71,12 @@ static int parse(const char *cmd, int argc, char **argv, gp_bind_opts *o, int wa
             break;
         case OPT_DRY:
             o->dry_run = true;
+            break;
+        case OPT_RESET:
+            if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz_ ") != strlen(optarg))
+                return gp_cli_usage_error(cmd, "--reset-method takes method names (flr, bus, device_specific, ...), "
+                                          "not '%s'", optarg);
+            o->reset_method = optarg;
             break;
         case 'h':
             bind_help();
@@ -137,7 +146,7 @@ int gp_cmd_bind(const gp_cli *cli, int argc, char **argv)
         gp_bind_set_clear(&set);
         return gp_cli_error("out of memory");
     }
-    r = gp_bind_apply(g.h, g.pci, &set, &run, &group, &err);
+    r = gp_bind_apply(g.h, g.pci, &set, &o, &run, &group, &err);
     gp_bind_set_clear(&set);
     if (r < 0) {
         fprintf(stderr, "gpupass bind: %s\n", gp_error_message(&err));
@@ -218,8 +227,12 @@ int gp_cmd_status(const gp_cli *cli, int argc, char **argv)
             if (gp_holders_of(g.h, nodes, &hv, &hn) < 0)
                 return gp_cli_error("out of memory");
             printf("  group %d: %s, %s", gpu->groups.v[k], node, hn ? "held by" : "free");
-            for (size_t j = 0; j < hn; j++)
-                printf("%s %s (pid %d)", j ? "," : "", hv[j].comm, hv[j].pid);
+            for (size_t j = 0; j < hn; j++) {
+                printf("%s %s (pid %d", j ? "," : "", hv[j].comm, hv[j].pid);
+                if (hv[j].vmid)
+                    printf(", VM %u", hv[j].vmid);
+                printf(")");
+            }
             printf("\n");
             free(hv);
         }

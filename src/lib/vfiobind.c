@@ -55,6 +55,28 @@ static int set_add(gp_bind_set *s, int dev)
     return 0;
 }
 
+/* qemu-server starts each VM's QEMU with "-id <vmid>" (PVE::QemuServer
+ * config_to_command); proc/<pid>/cmdline separates the words with NULs. */
+static unsigned qemu_vmid(const gp_host *h, const char *pid)
+{
+    _cleanup_free_ char *buf = NULL;
+    char path[64];
+    size_t len = 0;
+
+    snprintf(path, sizeof(path), "proc/%s/cmdline", pid);
+    if (gp_host_read_file(h, path, 256 * 1024, &buf, &len) < 0)
+        return 0;
+    for (size_t i = 0; i < len;) {
+        const char *w = buf + i;
+        size_t wl = strnlen(w, len - i);
+
+        if (strcmp(w, "-id") == 0 && i + wl + 1 < len)
+            return (unsigned)strtoul(w + wl + 1, NULL, 10);
+        i += wl + 1;
+    }
+    return 0;
+}
+
 /* Scans /proc/<pid>/fd for links to any of nodes. */
 int gp_holders_of(const gp_host *h, const char *const *nodes, gp_holder **ret, size_t *ret_n)
 {
@@ -101,6 +123,7 @@ int gp_holders_of(const gp_host *h, const char *const *nodes, gp_holder **ret, s
                 if (gp_host_read_attr(h, cpath, &comm) >= 0)
                     snprintf(v[n].comm, sizeof(v[n].comm), "%s", comm);
                 snprintf(v[n].node, sizeof(v[n].node), "%s", *node);
+                v[n].vmid = qemu_vmid(h, *p);
                 n++;
             }
         }
@@ -305,8 +328,8 @@ int gp_vfio_group_viable(const gp_host *h, int group)
     return (st.flags & VFIO_GROUP_FLAGS_VIABLE) ? 1 : 0;
 }
 
-int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s, const gp_runner *run, int *ret_group,
-                  gp_error *err)
+int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s, const gp_bind_opts *opts,
+                  const gp_runner *run, int *ret_group, gp_error *err)
 {
     size_t done = 0;
     int r = 0, group = -1, viable;
@@ -336,6 +359,19 @@ int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s
             break;
         }
         r = gp_fault_point("bind.move");
+        if (r >= 0 && opts->reset_method && d->reset_method) {
+            /* vendor-reset needs device_specific selected since 5.15
+             * (reset_method ABI); VFIO resets with it at VM start */
+            char path[256];
+
+            dev_attr_path(path, sizeof(path), d, "reset_method");
+            r = gp_host_write_attr(h, path, opts->reset_method);
+            if (r < 0) {
+                gp_error_set(err, r, "%s: the kernel refused reset_method \"%s\" (%s); it offers: %s", d->name,
+                             opts->reset_method, strerror(-r), d->reset_method);
+                break;
+            }
+        }
         if (r >= 0)
             r = move(h, d, "vfio-pci");
         driver_of(h, d, drv, sizeof(drv));
@@ -371,6 +407,13 @@ int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s
             if (saved && strcmp(saved, "vfio-pci") != 0) {
                 (void)move(h, d, "");
                 forget_driver(h, d->name);
+            }
+            if (opts->reset_method && d->reset_method) {
+                char path[256];
+
+                /* the methods it had, in their order */
+                dev_attr_path(path, sizeof(path), d, "reset_method");
+                (void)gp_host_write_attr(h, path, d->reset_method);
             }
         }
         return r;

@@ -24,6 +24,7 @@ typedef struct gp_bind_opts {
     bool group;            /* every endpoint of the IOMMU group, not only the card's functions */
     bool force;            /* even the boot VGA or a device the host needs */
     bool dry_run;          /* say what would happen, change nothing */
+    const char *reset_method;   /* written to the card's functions first ("device_specific"), or NULL */
 } gp_bind_opts;
 
 /* A process that holds a device node of the GPU (it would make the unbind hang). */
@@ -31,6 +32,7 @@ typedef struct gp_holder {
     int pid;
     char comm[32];
     char node[64];
+    unsigned vmid;         /* a Proxmox VM's QEMU ("-id N" on its command line), else 0 */
 } gp_holder;
 
 typedef struct gp_bind_set {
@@ -49,8 +51,8 @@ void gp_bind_set_clear(gp_bind_set *s);
 
 /* Moves the set to vfio-pci (rolling back on failure) and checks that the
  * group is viable through the VFIO API. ret_group: the group number. */
-int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s, const gp_runner *run, int *ret_group,
-                  gp_error *err);
+int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s, const gp_bind_opts *opts,
+                  const gp_runner *run, int *ret_group, gp_error *err);
 
 /* Gives the card's functions (and whatever was bound with it) back to the
  * drivers saved at bind time, or to whatever probes. */

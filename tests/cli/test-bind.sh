@@ -34,7 +34,10 @@ t "not a GPU" 3 "is not a GPU" -- --root "$HOSTS/pve8-intel-1gpu" bind 00:17.0
 t "unknown address" 3 "no PCI device" -- --root "$HOSTS/pve8-intel-1gpu" bind 7f:00.0
 t "bind needs one address" 3 "name one GPU" -- --root "$HOSTS/pve8-intel-1gpu" bind
 t "status" 0 "0000:01:00.0  driver vfio-pci" -- --root "$HOSTS/pve8-intel-1gpu" status
-t "status: group node" 0 "group 2: /dev/vfio/2" -- --root "$HOSTS/pve8-intel-1gpu" status 01:00
+t "status: who holds the group, with the Proxmox VM" 0 "group 2: /dev/vfio/2, held by kvm (pid 4242, VM 100)" -- \
+    --root "$HOSTS/pve8-intel-1gpu" status 01:00
+t "--reset-method takes method names" 3 "reset-method takes method names" -- \
+    --root "$HOSTS/pve8-intel-1gpu" bind 01:00.0 --reset-method 'flr;reboot' --dry-run
 
 # A bind that cannot happen (the fixture's drivers never move): rolled back, nothing saved.
 cp -a "$HOSTS/two-identical-gpus" "$tmp/host"

@@ -1540,11 +1540,20 @@ def overlay(h, root):
         return
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames.sort()
+        # a link to a directory shows up in dirnames; treat it as a file
+        filenames += [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         rel = os.path.relpath(dirpath, src)
         dst = os.path.normpath(os.path.join(root, rel))
         os.makedirs(dst, exist_ok=True)
         for f in sorted(filenames):
-            shutil.copyfile(os.path.join(dirpath, f), os.path.join(dst, f))
+            src_f, dst_f = os.path.join(dirpath, f), os.path.join(dst, f)
+            if os.path.islink(src_f):
+                # e.g. proc/<pid>/fd/N -> /dev/vfio/2: kept as a link, as procfs shows it
+                if os.path.lexists(dst_f):
+                    os.unlink(dst_f)
+                os.symlink(os.readlink(src_f), dst_f)
+            else:
+                shutil.copyfile(src_f, dst_f)
 
 
 def all_hosts():
