@@ -128,8 +128,8 @@ int gp_cmd_bind(const gp_cli *cli, int argc, char **argv)
     }
     if (r < 0)
         return gp_cli_error("out of memory");
-    for (size_t i = 0; i < set.n; i++) {
-        const gp_pci_dev *d = &g.pci->devs[set.dev[i]];
+    for (size_t i = 0; i < set.devs.n; i++) {
+        const gp_pci_dev *d = &g.pci->devs[set.devs.v[i]];
 
         if (d->driver && strcmp(d->driver, "vfio-pci") == 0)
             printf("%s: already on vfio-pci\n", d->name);

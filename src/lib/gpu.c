@@ -25,7 +25,7 @@ bool gp_idx_list_contains(const gp_idx_list *l, int x)
     return false;
 }
 
-static int idx_add(gp_idx_list *l, int x)
+int gp_idx_list_add(gp_idx_list *l, int x)
 {
     int *nv;
 
@@ -66,10 +66,10 @@ static int collect_functions(const gp_pci_list *l, int dev, gp_gpu *g)
     const gp_pci_dev *d = &l->devs[dev];
 
     if (d->is_vf)
-        return idx_add(&g->functions, dev);
+        return gp_idx_list_add(&g->functions, dev);
     for (size_t i = 0; i < l->n; i++)
         if (!l->devs[i].is_vf && gp_pci_addr_same_slot(&l->devs[i].addr, &d->addr))
-            if (idx_add(&g->functions, (int)i) < 0)
+            if (gp_idx_list_add(&g->functions, (int)i) < 0)
                 return -ENOMEM;
     return 0;
 }
@@ -82,7 +82,7 @@ static int analyze_one(const gp_pci_list *l, const gp_hostcrit *crit, int dev, g
     for (size_t i = 0; i < g->functions.n; i++) {
         int grp = l->devs[g->functions.v[i]].iommu_group;
 
-        if (grp >= 0 && idx_add(&g->groups, grp) < 0)
+        if (grp >= 0 && gp_idx_list_add(&g->groups, grp) < 0)
             return -ENOMEM;
     }
     if (l->iommu_groups == 0 || g->groups.n == 0) {
@@ -94,13 +94,13 @@ static int analyze_one(const gp_pci_list *l, const gp_hostcrit *crit, int dev, g
 
         if (m->iommu_group < 0 || !gp_idx_list_contains(&g->groups, m->iommu_group))
             continue;
-        if (idx_add(&g->members, (int)i) < 0)
+        if (gp_idx_list_add(&g->members, (int)i) < 0)
             return -ENOMEM;
         if (!gp_idx_list_contains(&g->functions, (int)i) && !gp_pci_is_bridge(m))
-            if (idx_add(&g->shared_with, (int)i) < 0)
+            if (gp_idx_list_add(&g->shared_with, (int)i) < 0)
                 return -ENOMEM;
         if (gp_hostcrit_reason(crit, (int)i))
-            if (idx_add(&g->host_critical, (int)i) < 0)
+            if (gp_idx_list_add(&g->host_critical, (int)i) < 0)
                 return -ENOMEM;
     }
     g->verdict = g->shared_with.n ? GP_VERDICT_SHARED : GP_VERDICT_ISOLATED;

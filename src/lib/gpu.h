@@ -25,6 +25,8 @@ typedef struct gp_idx_list {
 } gp_idx_list;
 
 bool gp_idx_list_contains(const gp_idx_list *l, int x);
+/* Appends x unless it is there already. */
+int gp_idx_list_add(gp_idx_list *l, int x);
 
 typedef struct gp_gpu {
     int dev;                   /* the display function (index in the PCI list) */

@@ -22,9 +22,8 @@ typedef struct setup {
     gp_plan *plan;
     gp_error *err;
     const gp_gpu *gpu;
-    int *bind;                 /* PCI indexes to bind to vfio-pci */
+    gp_idx_list bind;          /* PCI indexes to bind to vfio-pci */
     char **cmdline_add;        /* parameters setup puts on the command line */
-    size_t n_bind;
     gp_modindex *index;
     bool vfio_builtin;
     gp_bind_method method;
@@ -234,39 +233,16 @@ static int interlocks(setup *s)
 
 /* ---- what to bind, and how --------------------------------------------------- */
 
-static int bind_add(setup *s, int dev)
-{
-    int *v;
-
-    for (size_t i = 0; i < s->n_bind; i++)
-        if (s->bind[i] == dev)
-            return 0;
-    v = realloc(s->bind, (s->n_bind + 1) * sizeof(*v));
-    if (!v)
-        return -ENOMEM;
-    s->bind = v;
-    s->bind[s->n_bind++] = dev;
-    return 0;
-}
-
-static bool bound(const setup *s, int dev)
-{
-    for (size_t i = 0; i < s->n_bind; i++)
-        if (s->bind[i] == dev)
-            return true;
-    return false;
-}
-
 /* Another device with the vendor:device of one we bind: ids= would take it too. */
 static int id_twin(const setup *s)
 {
     const gp_pci_list *pci = s->ctx->pci;
 
-    for (size_t i = 0; i < s->n_bind; i++) {
-        const gp_pci_dev *d = &pci->devs[s->bind[i]];
+    for (size_t i = 0; i < s->bind.n; i++) {
+        const gp_pci_dev *d = &pci->devs[s->bind.v[i]];
 
         for (size_t j = 0; j < pci->n; j++)
-            if (!bound(s, (int)j) && pci->devs[j].vendor_id == d->vendor_id &&
+            if (!gp_idx_list_contains(&s->bind, (int)j) && pci->devs[j].vendor_id == d->vendor_id &&
                 pci->devs[j].device_id == d->device_id)
                 return (int)j;
     }
@@ -279,13 +255,13 @@ static int choose(setup *s)
     int twin, r;
 
     for (size_t i = 0; i < g->functions.n; i++)
-        if ((r = bind_add(s, g->functions.v[i])) < 0)
+        if ((r = gp_idx_list_add(&s->bind, g->functions.v[i])) < 0)
             return r;
     if (g->verdict == GP_VERDICT_SHARED)
         for (size_t i = 0; i < g->shared_with.n; i++) {
             const gp_pci_dev *d = &s->ctx->pci->devs[g->shared_with.v[i]];
 
-            if ((r = bind_add(s, g->shared_with.v[i])) < 0)
+            if ((r = gp_idx_list_add(&s->bind, g->shared_with.v[i])) < 0)
                 return r;
             if (gp_plan_add_note(s->plan, "%s (%s) is in the same IOMMU group and goes to vfio-pci too: the host "
                                  "loses it at the next boot", d->name, d->driver ? d->driver : "no driver") < 0)
@@ -374,13 +350,13 @@ static int plan_cmdline(setup *s)
         if (!f)
             return -ENOMEM;
         fputs("vfio-pci.ids=", f);
-        for (size_t i = 0; i < s->n_bind; i++) {
-            const gp_pci_dev *b = &ctx->pci->devs[s->bind[i]];
+        for (size_t i = 0; i < s->bind.n; i++) {
+            const gp_pci_dev *b = &ctx->pci->devs[s->bind.v[i]];
             bool dup = false;
 
             for (size_t k = 0; k < i; k++)
-                dup |= ctx->pci->devs[s->bind[k]].vendor_id == b->vendor_id &&
-                       ctx->pci->devs[s->bind[k]].device_id == b->device_id;
+                dup |= ctx->pci->devs[s->bind.v[k]].vendor_id == b->vendor_id &&
+                       ctx->pci->devs[s->bind.v[k]].device_id == b->device_id;
             if (!dup)
                 fprintf(f, "%s%04x:%04x", i ? "," : "", b->vendor_id, b->device_id);
         }
@@ -655,10 +631,10 @@ static int add_softdeps(setup *s, const modprobe_scan *m, lines *l)
     _cleanup_strv_ char **done = NULL;
     size_t n_done = 0;
 
-    for (size_t i = 0; i < s->n_bind; i++) {
+    for (size_t i = 0; i < s->bind.n; i++) {
         const char *drv[2];
 
-        gp_pci_native_drivers(&s->ctx->pci->devs[s->bind[i]], drv);
+        gp_pci_native_drivers(&s->ctx->pci->devs[s->bind.v[i]], drv);
         for (int k = 0; k < 2; k++) {
             char line[128];
             bool seen = false;
@@ -740,8 +716,8 @@ static int plan_per_device(setup *s, const modprobe_scan *m)
           "# (another device has the same vendor:device ID, so ids= cannot be used).\n"
           "# modprobe runs this instead of loading vfio-pci (install line in /etc/modprobe.d).\n"
           "for dev in", f);
-    for (size_t i = 0; i < s->n_bind; i++)
-        fprintf(f, " %s", s->ctx->pci->devs[s->bind[i]].name);
+    for (size_t i = 0; i < s->bind.n; i++)
+        fprintf(f, " %s", s->ctx->pci->devs[s->bind.v[i]].name);
     fputs("; do\n"
           "    if [ -e \"/sys/bus/pci/devices/$dev/driver_override\" ]; then\n"
           "        echo vfio-pci > \"/sys/bus/pci/devices/$dev/driver_override\"\n"
@@ -769,13 +745,13 @@ static int ids_line(const setup *s, char **ret)
     if (!f)
         return -ENOMEM;
     fputs("options vfio-pci ids=", f);
-    for (size_t i = 0, n = 0; i < s->n_bind; i++) {
-        const gp_pci_dev *d = &s->ctx->pci->devs[s->bind[i]];
+    for (size_t i = 0, n = 0; i < s->bind.n; i++) {
+        const gp_pci_dev *d = &s->ctx->pci->devs[s->bind.v[i]];
         bool dup = false;
 
         for (size_t k = 0; k < i; k++)
-            dup |= s->ctx->pci->devs[s->bind[k]].vendor_id == d->vendor_id &&
-                   s->ctx->pci->devs[s->bind[k]].device_id == d->device_id;
+            dup |= s->ctx->pci->devs[s->bind.v[k]].vendor_id == d->vendor_id &&
+                   s->ctx->pci->devs[s->bind.v[k]].device_id == d->device_id;
         if (!dup)
             fprintf(f, "%s%04x:%04x", n++ ? "," : "", d->vendor_id, d->device_id);
     }
@@ -816,8 +792,8 @@ static int plan_intent(setup *s)
         return -ENOMEM;
     fprintf(f, HEADER ": what it set up, for gpupass check\ngpu %s\nmethod %s\n",
             s->ctx->pci->devs[s->gpu->dev].name, gp_bind_method_to_string(s->method));
-    for (size_t i = 0; i < s->n_bind; i++)
-        fprintf(f, "bind %s\n", s->ctx->pci->devs[s->bind[i]].name);
+    for (size_t i = 0; i < s->bind.n; i++)
+        fprintf(f, "bind %s\n", s->ctx->pci->devs[s->bind.v[i]].name);
     for (char **c = s->cmdline_add; c && *c; c++)
         fprintf(f, "cmdline %s\n", *c);
     if (fclose(f) != 0)
@@ -850,7 +826,7 @@ int gp_setup_plan(const gp_check_ctx *ctx, const gp_setup_opts *o, gp_plan *plan
         r = plan_intent(&s);
     if (r >= 0 && ret_method)
         *ret_method = s.method;
-    free(s.bind);
+    free(s.bind.v);
     gp_strv_free(s.cmdline_add);
     if (s.index)
         gp_modindex_free(s.index);

@@ -35,24 +35,9 @@ static int driver_of(const gp_host *h, const gp_pci_dev *d, char *buf, size_t le
 
 void gp_bind_set_clear(gp_bind_set *s)
 {
-    free(s->dev);
+    free(s->devs.v);
     free(s->holders);
     *s = (gp_bind_set){ 0 };
-}
-
-static int set_add(gp_bind_set *s, int dev)
-{
-    int *v;
-
-    for (size_t i = 0; i < s->n; i++)
-        if (s->dev[i] == dev)
-            return 0;
-    v = realloc(s->dev, (s->n + 1) * sizeof(*v));
-    if (!v)
-        return -ENOMEM;
-    s->dev = v;
-    s->dev[s->n++] = dev;
-    return 0;
 }
 
 /* qemu-server starts each VM's QEMU with "-id <vmid>" (PVE::QemuServer
@@ -199,16 +184,16 @@ int gp_bind_prepare(const gp_host *h, const gp_pci_list *pci, const gp_gpu *gpu,
                             "takes the console away (--force does it anyway)", d->name, d->driver);
 
     for (size_t i = 0; i < gpu->functions.n && r >= 0; i++)
-        r = set_add(&s, gpu->functions.v[i]);
+        r = gp_idx_list_add(&s.devs, gpu->functions.v[i]);
     if (opts->group)
         for (size_t i = 0; i < gpu->shared_with.n && r >= 0; i++)
-            r = set_add(&s, gpu->shared_with.v[i]);
-    for (size_t i = 0; i < s.n && r >= 0; i++) {
+            r = gp_idx_list_add(&s.devs, gpu->shared_with.v[i]);
+    for (size_t i = 0; i < s.devs.n && r >= 0; i++) {
         _cleanup_strv_ char **nodes = NULL;
         gp_holder *hv = NULL;
         size_t hn = 0;
 
-        r = gpu_nodes(h, &pci->devs[s.dev[i]], &nodes);
+        r = gpu_nodes(h, &pci->devs[s.devs.v[i]], &nodes);
         if (r >= 0 && nodes)
             r = gp_holders_of(h, (const char *const *)nodes, &hv, &hn);
         if (r >= 0 && hn) {
@@ -345,8 +330,8 @@ int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s
                                 "kernel's modules (vfio-pci is part of every Debian and Proxmox kernel)",
                                 r == 0 ? "did not register the driver" : "failed");
     }
-    for (; done < s->n; done++) {
-        const gp_pci_dev *d = &pci->devs[s->dev[done]];
+    for (; done < s->devs.n; done++) {
+        const gp_pci_dev *d = &pci->devs[s->devs.v[done]];
         char drv[64];
 
         driver_of(h, d, drv, sizeof(drv));
@@ -396,12 +381,12 @@ int gp_bind_apply(const gp_host *h, const gp_pci_list *pci, const gp_bind_set *s
         else if (viable < 0 && viable != -ENOENT)
             r = gp_error_set(err, viable, "/dev/vfio/%d: %s", group, strerror(-viable));
         if (r < 0)
-            done = s->n;
+            done = s->devs.n;
     }
     if (r < 0) {
         /* put back, newest first, what this call moved */
-        for (size_t i = done + (done < s->n ? 1 : 0); i-- > 0;) {
-            const gp_pci_dev *d = &pci->devs[s->dev[i]];
+        for (size_t i = done + (done < s->devs.n ? 1 : 0); i-- > 0;) {
+            const gp_pci_dev *d = &pci->devs[s->devs.v[i]];
             _cleanup_free_ char *saved = gp_bind_saved_driver(h, d->name);
 
             if (saved && strcmp(saved, "vfio-pci") != 0) {

@@ -36,8 +36,7 @@ typedef struct gp_holder {
 } gp_holder;
 
 typedef struct gp_bind_set {
-    int *dev;              /* PCI indexes, in binding order */
-    size_t n;
+    gp_idx_list devs;      /* PCI indexes, in binding order */
     gp_holder *holders;
     size_t n_holders;
 } gp_bind_set;
