@@ -187,7 +187,7 @@ static void check_boot_display(const gpu_view *g, gp_findings *out)
 
     if (g->dev->boot_vga != 1)
         return;
-    if (gp_iomem_framebuffer_in(g->ctx->h, g->dev, &bar, fb, sizeof(fb))) {
+    if (gp_iomem_framebuffer_in(g->ctx->iomem, g->dev, &bar, fb, sizeof(fb))) {
         /* Since 5.15 the framebuffer comes from sysfb; video=efifb:off no
          * longer stops it, initcall_blacklist=sysfb_init does. */
         bool sysfb = !gp_kver_known(&ctx->kver) || gp_kver_at_least(&ctx->kver, 5, 15);
@@ -290,7 +290,6 @@ static bool gpu_on_vfio(const gp_check_ctx *ctx, const gp_gpu *g)
 
 void gp_check_gpus(const gp_check_ctx *ctx, gp_findings *out)
 {
-    gp_pve_vms vms = { 0 };
     _cleanup_free_ bool *intended = NULL;
     bool any = false;
 
@@ -298,13 +297,8 @@ void gp_check_gpus(const gp_check_ctx *ctx, gp_findings *out)
         gp_findings_add(out, "GPUs", "gpu.none", GP_SEV_INFO, "GPUs", "no display-class (0x03) PCI function found");
         return;
     }
-    if (gp_pve_vms_read(ctx->h, &vms) == -ENOMEM) {
-        out->oom = true;
-        return;
-    }
     intended = calloc(ctx->gpus->n, sizeof(*intended));
     if (!intended) {
-        gp_pve_vms_clear(&vms);
         out->oom = true;
         return;
     }
@@ -312,7 +306,7 @@ void gp_check_gpus(const gp_check_ctx *ctx, gp_findings *out)
         const gp_gpu *g = &ctx->gpus->gpus[i];
 
         intended[i] = (ctx->gpu_selected && ctx->gpu_selected[i]) || gpu_on_vfio(ctx, g) ||
-                      gpu_in_vm_config(&vms, &ctx->pci->devs[g->dev]);
+                      gpu_in_vm_config(&ctx->vms, &ctx->pci->devs[g->dev]);
         any |= intended[i];
     }
     for (size_t i = 0; i < ctx->gpus->n; i++) {
@@ -333,5 +327,4 @@ void gp_check_gpus(const gp_check_ctx *ctx, gp_findings *out)
         check_bars(&v, out);
         check_rom(&v, out);
     }
-    gp_pve_vms_clear(&vms);
 }

@@ -50,11 +50,10 @@ static int entry_gpu(const gp_check_ctx *ctx, const gp_pve_hostpci *e)
 
 void gp_check_pve(const gp_check_ctx *ctx, gp_findings *out)
 {
-    gp_pve_vms vms = { 0 };
+    const gp_pve_vms *vms = &ctx->vms;
     _cleanup_free_ unsigned *onboot_users = NULL;
     char version[64];
     gp_finding *f;
-    int r;
 
     if (pve_version(ctx->h, version, sizeof(version)))
         gp_findings_add(out, GP_LAYER_PVE, "pve.version", GP_SEV_PASS, "Proxmox VE", "pve-manager %s, kernel %s",
@@ -64,23 +63,18 @@ void gp_check_pve(const gp_check_ctx *ctx, gp_findings *out)
                         "pve-manager version unknown (no var/lib/dpkg/status), kernel %s",
                         ctx->kver.release[0] ? ctx->kver.release : "unknown");
 
-    r = gp_pve_vms_read(ctx->h, &vms);
-    if (r < 0) {
-        if (r == -ENOMEM)
-            out->oom = true;
-        else
-            gp_findings_add(out, GP_LAYER_PVE, "pve.configs-unreadable", GP_SEV_WARN, "VM configs",
-                            "cannot read /etc/pve/qemu-server: %s (is pve-cluster running?)", strerror(-r));
+    if (ctx->vms_error < 0) {
+        gp_findings_add(out, GP_LAYER_PVE, "pve.configs-unreadable", GP_SEV_WARN, "VM configs",
+                        "cannot read /etc/pve/qemu-server: %s (is pve-cluster running?)", strerror(-ctx->vms_error));
         return;
     }
     onboot_users = calloc(ctx->gpus && ctx->gpus->n ? ctx->gpus->n : 1, sizeof(*onboot_users));
     if (!onboot_users) {
-        gp_pve_vms_clear(&vms);
         out->oom = true;
         return;
     }
-    for (size_t v = 0; v < vms.n; v++) {
-        const gp_pve_vm *vm = &vms.v[v];
+    for (size_t v = 0; v < vms->n; v++) {
+        const gp_pve_vm *vm = &vms->v[v];
 
         for (size_t e = 0; e < vm->n_hostpci; e++) {
             const gp_pve_hostpci *ent = &vm->hostpci[e];
@@ -131,5 +125,4 @@ void gp_check_pve(const gp_check_ctx *ctx, gp_findings *out)
         gp_finding_add_device(out, f, ctx->pci->devs[ctx->gpus->gpus[g].dev].name);
         gp_finding_set_fix(out, f, "qm set <vmid> --onboot 0   # for all but one of them");
     }
-    gp_pve_vms_clear(&vms);
 }

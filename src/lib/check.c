@@ -48,6 +48,7 @@ void gp_cpu_read(const gp_host *h, gp_cpu_vendor *vendor, bool *virt, bool *hype
 int gp_check_ctx_init(gp_check_ctx *ctx, const gp_host *h, const gp_pci_list *pci, const gp_gpu_list *gpus,
                       const gp_hostcrit *crit)
 {
+    size_t len = 0;
     int r;
 
     *ctx = (gp_check_ctx){ .h = h, .pci = pci, .gpus = gpus, .crit = crit };
@@ -62,6 +63,15 @@ int gp_check_ctx_init(gp_check_ctx *ctx, const gp_host *h, const gp_pci_list *pc
     ctx->kmsg_error = r < 0 ? r : 0;
     (void)gp_bootcfg_detect(h, &ctx->boot);
     ctx->pve = gp_host_exists(h, "etc/pve");
+    r = gp_host_read_file(h, "proc/iomem", 4u * 1024 * 1024, &ctx->iomem, &len);
+    if (r == -ENOMEM)
+        return r;
+    /* read once: both the GPU layer (which GPUs are meant for VMs) and the
+     * Proxmox layer judge them */
+    r = gp_pve_vms_read(h, &ctx->vms);
+    if (r == -ENOMEM)
+        return r;
+    ctx->vms_error = r < 0 ? r : 0;
     return 0;
 }
 
@@ -69,6 +79,8 @@ void gp_check_ctx_done(gp_check_ctx *ctx)
 {
     free(ctx->cmdline);
     free(ctx->kmsg);
+    free(ctx->iomem);
+    gp_pve_vms_clear(&ctx->vms);
     *ctx = (gp_check_ctx){ 0 };
 }
 

@@ -16,6 +16,7 @@
 #include "hostcrit.h"
 #include "kernel.h"
 #include "pci.h"
+#include "pveguest.h"
 
 typedef enum gp_cpu_vendor {
     GP_CPU_UNKNOWN,
@@ -40,6 +41,9 @@ typedef struct gp_check_ctx {
     int kmsg_error;              /* why kmsg is NULL (negative errno) */
     gp_bootcfg boot;
     bool pve;                    /* etc/pve exists: a Proxmox VE host */
+    char *iomem;                 /* proc/iomem; NULL when unreadable */
+    gp_pve_vms vms;              /* the VM configs of a Proxmox VE host */
+    int vms_error;               /* why they could not be read (negative errno), 0 */
 } gp_check_ctx;
 
 /* The first CPU's vendor and virtualization flags from proc/cpuinfo

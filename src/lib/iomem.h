@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "host.h"
 #include "pci.h"
 
 /*
@@ -13,6 +12,7 @@
  * simple-framebuffer/simpledrm, shown as BOOTFB) inside one of the device's
  * memory BARs keeps vfio-pci from reserving that BAR ("BAR N: can't
  * reserve"). True with the BAR index and the resource name when one does.
- * /proc/iomem read without root shows zero addresses: then nothing matches.
+ * iomem is the text of /proc/iomem (NULL: nothing matches); read without
+ * root it shows zero addresses, and then nothing matches either.
  */
-bool gp_iomem_framebuffer_in(const gp_host *h, const gp_pci_dev *d, int *ret_bar, char *ret_name, size_t name_len);
+bool gp_iomem_framebuffer_in(const char *iomem, const gp_pci_dev *d, int *ret_bar, char *ret_name, size_t name_len);

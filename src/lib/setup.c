@@ -324,7 +324,7 @@ static int plan_cmdline(setup *s)
         add[na++] = "iommu=pt";
     else if (s->o->iommu_pt < 0)
         drop[nd++] = "iommu=pt";
-    if (d->boot_vga == 1 && gp_iomem_framebuffer_in(ctx->h, d, &bar, fb, sizeof(fb))) {
+    if (d->boot_vga == 1 && gp_iomem_framebuffer_in(ctx->iomem, d, &bar, fb, sizeof(fb))) {
         /* From 5.15 sysfb owns the boot framebuffer; video=efifb:off no
          * longer frees the BAR and is dropped where it is. */
         if (!gp_kver_known(&ctx->kver) || gp_kver_at_least(&ctx->kver, 5, 15)) {
@@ -376,22 +376,29 @@ static int plan_cmdline(setup *s)
 
 /* ---- modules at boot and in the initramfs ---------------------------------------- */
 
-/* Module names the file lists (normalised), each entry's first line. */
-static bool modlist_has(const lines *l, const char *name, size_t *ret_line)
+/* The line where the file lists module name (in any spelling), through the
+ * one parser of module lists (modcfg.c); 0 when it does not. modules-load.d
+ * files also take ';' comments (modules-load.d(5)). */
+static int modlist_line(const lines *l, const char *path, const char *name, size_t *ret_line)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        char word[64];
-        const char *p = l->v[i] + strspn(l->v[i], " \t");
+    _cleanup_free_ char *buf = NULL;
+    _cleanup_modlist_ gp_modlist *ml = NULL;
+    size_t len = 0;
+    int r;
 
-        if (*p == '#' || *p == ';' || sscanf(p, "%63s", word) != 1)
-            continue;
-        if (gp_modname_eq(word, name)) {
-            if (ret_line)
-                *ret_line = i + 1;
-            return true;
+    *ret_line = 0;
+    buf = lines_join(l, &len);
+    if (!buf)
+        return -ENOMEM;
+    r = gp_modlist_parse(buf, len, gp_startswith(path, "etc/modules-load.d/"), &ml);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < ml->n; i++)
+        if (gp_modname_eq(ml->v[i].name, name)) {
+            *ret_line = ml->v[i].src->line;
+            break;
         }
-    }
-    return false;
+    return 0;
 }
 
 /* Every name of want listed once in the file, every name of unwanted gone. */
@@ -405,19 +412,31 @@ static int modlist_plan(setup *s, const char *path, const char *const *want, con
 
     if (r < 0)
         return r;
-    for (const char *const *u = unwanted; *u; u++)
-        while (modlist_has(&l, *u, &at))
+    for (const char *const *u = unwanted; *u && r >= 0; u++)
+        while ((r = modlist_line(&l, path, *u, &at)) >= 0 && at)
             if ((r = lines_replace(&l, at, at, NULL)) < 0)
-                goto out;
-    if (!exists && (r = lines_append(&l, HEADER ": vfio modules for GPU passthrough")) < 0)
-        goto out;
-    for (const char *const *w = want; *w; w++)
-        if (!modlist_has(&l, *w, NULL) && (r = lines_append(&l, *w)) < 0)
-            goto out;
-    r = plan_lines_set(s, path, &l, 0644, why);
-out:
+                break;
+    if (r >= 0 && !exists)
+        r = lines_append(&l, HEADER ": vfio modules for GPU passthrough");
+    for (const char *const *w = want; *w && r >= 0; w++)
+        if ((r = modlist_line(&l, path, *w, &at)) >= 0 && !at)
+            r = lines_append(&l, *w);
+    if (r >= 0)
+        r = plan_lines_set(s, path, &l, 0644, why);
     lines_done(&l);
     return r;
+}
+
+/* Whether the file lists any vfio module. */
+static int modlist_has_vfio(const lines *l, const char *path)
+{
+    static const char *const vfio[] = { "vfio", "vfio_pci", "vfio_iommu_type1", "vfio_virqfd" };
+    size_t at = 0;
+    int r = 0;
+
+    for (size_t i = 0; i < ELEMENTSOF(vfio) && r >= 0 && !at; i++)
+        r = modlist_line(l, path, vfio[i], &at);
+    return r < 0 ? r : at > 0;
 }
 
 static int plan_modules(setup *s)
@@ -439,10 +458,13 @@ static int plan_modules(setup *s)
     r = plan_lines(s, "etc/modules", &l, &exists);
     if (r < 0)
         return r;
-    if (exists && (modlist_has(&l, "vfio", NULL) || modlist_has(&l, "vfio_pci", NULL) ||
-                   modlist_has(&l, "vfio_iommu_type1", NULL) || modlist_has(&l, "vfio_virqfd", NULL)))
-        boot_file = "etc/modules";
+    if (exists)
+        r = modlist_has_vfio(&l, "etc/modules");
     lines_done(&l);
+    if (r < 0)
+        return r;
+    if (r > 0)
+        boot_file = "etc/modules";
     if (strcmp(boot_file, "etc/modules") != 0 && (r = modlist_plan(s, "etc/modules", (const char *const[]){ NULL },
                                                                    unwanted, "vfio modules loaded at boot")) < 0)
         return r;
