@@ -31,6 +31,7 @@ int gp_propstr_parse(const char *s, const char *default_key, gp_propstr *ret)
         }
         p.v = v;
         v = &p.v[p.n];
+        *v = (gp_prop){ 0 };
         if (eq) {
             if (eq == item) {
                 gp_propstr_clear(&p);
@@ -44,6 +45,7 @@ int gp_propstr_parse(const char *s, const char *default_key, gp_propstr *ret)
                 return -EINVAL;
             }
             bare_seen = true;
+            v->bare = true;
             v->key = strdup(default_key);
             v->value = strndup(item, len);
         }
@@ -64,6 +66,65 @@ const char *gp_propstr_get(const gp_propstr *p, const char *key)
         if (strcmp(p->v[i].key, key) == 0)
             return p->v[i].value;
     return NULL;
+}
+
+int gp_propstr_set(gp_propstr *p, const char *key, const char *value)
+{
+    char *nv = strdup(value);
+    gp_prop *v;
+
+    if (!nv)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i].key, key) == 0) {
+            free(p->v[i].value);
+            p->v[i].value = nv;
+            return 0;
+        }
+    v = realloc(p->v, (p->n + 1) * sizeof(*v));
+    if (!v) {
+        free(nv);
+        return -ENOMEM;
+    }
+    p->v = v;
+    p->v[p->n] = (gp_prop){ .key = strdup(key), .value = nv };
+    if (!p->v[p->n].key) {
+        free(nv);
+        return -ENOMEM;
+    }
+    p->n++;
+    return 0;
+}
+
+int gp_propstr_delete(gp_propstr *p, const char *key)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i].key, key) == 0) {
+            free(p->v[i].key);
+            free(p->v[i].value);
+            memmove(&p->v[i], &p->v[i + 1], (p->n - i - 1) * sizeof(p->v[0]));
+            p->n--;
+            return 1;
+        }
+    return 0;
+}
+
+char *gp_propstr_format(const gp_propstr *p)
+{
+    size_t len = 1, off = 0;
+    char *s;
+
+    for (size_t i = 0; i < p->n; i++)
+        len += strlen(p->v[i].key) + strlen(p->v[i].value) + 2;
+    s = malloc(len);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        off += (size_t)sprintf(s + off, "%s%s%s%s", i ? "," : "", p->v[i].bare ? "" : p->v[i].key,
+                               p->v[i].bare ? "" : "=", p->v[i].value);
+    }
+    s[off] = '\0';
+    return s;
 }
 
 void gp_propstr_clear(gp_propstr *p)

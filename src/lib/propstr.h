@@ -7,11 +7,13 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct gp_prop {
     char *key;      /* default_key for a bare value */
     char *value;
+    bool bare;      /* written without "key=" */
 } gp_prop;
 
 typedef struct gp_propstr {
@@ -23,4 +25,12 @@ typedef struct gp_propstr {
 int gp_propstr_parse(const char *s, const char *default_key, gp_propstr *ret);
 /* The value of key, or NULL. Borrowed. */
 const char *gp_propstr_get(const gp_propstr *p, const char *key);
+/* Sets key to value: in place when the key is there (a bare default value
+ * stays bare), else appended as key=value, so an edit keeps the order the
+ * user wrote. */
+int gp_propstr_set(gp_propstr *p, const char *key, const char *value);
+/* Removes key; 1 removed, 0 absent. */
+int gp_propstr_delete(gp_propstr *p, const char *key);
+/* Joined with ',' and no spaces, as PVE writes it. NULL on ENOMEM. */
+char *gp_propstr_format(const gp_propstr *p);
 void gp_propstr_clear(gp_propstr *p);
