@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -448,6 +449,14 @@ int gp_strv_append(char ***v, size_t *n, const char *s, size_t len)
     if (n)
         *n = count + 1;
     return 0;
+}
+
+int gp_strv_appendv(char ***v, const char *fmt, va_list ap)
+{
+    _cleanup_free_ char *s = NULL;
+    int r = vasprintf(&s, fmt, ap);
+
+    return r < 0 ? -ENOMEM : gp_strv_append(v, NULL, s, (size_t)r);
 }
 
 static int cmp_str(const void *a, const void *b)

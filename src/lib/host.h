@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -61,5 +62,7 @@ void gp_strv_free(char **v);
 /* Appends a copy of the first len bytes of s to the NULL-terminated vector
  * *v of *n entries (n may be NULL: counted). -ENOMEM leaves *v valid. */
 int gp_strv_append(char ***v, size_t *n, const char *s, size_t len);
+/* Appends a formatted string. */
+int gp_strv_appendv(char ***v, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static inline void gp_strv_freep(char ***v) { gp_strv_free(*v); }
 #define _cleanup_strv_ _cleanup_(gp_strv_freep)

@@ -160,17 +160,12 @@ oom:
 
 int gp_plan_add_note(gp_plan *p, const char *fmt, ...)
 {
-    char *s = NULL;
     va_list ap;
     int r;
 
     va_start(ap, fmt);
-    r = vasprintf(&s, fmt, ap);
+    r = gp_strv_appendv(&p->notes, fmt, ap);
     va_end(ap);
-    if (r < 0)
-        return -ENOMEM;
-    r = gp_strv_append(&p->notes, NULL, s, strlen(s));
-    free(s);
     return r;
 }
 
