@@ -26,11 +26,14 @@ static void lint_help(void)
            "  /etc/modules, /etc/modules-load.d/*.conf      modules loaded at boot\n"
            "  /etc/modprobe.d/*.conf                        modprobe options, blacklists\n"
            "  /etc/initramfs-tools/modules                  modules in the initramfs\n"
+           "  /etc/pve/qemu-server/<vmid>.conf              a Proxmox VM config\n"
+           "  /etc/pve/mapping/pci.cfg                      Proxmox cluster PCI mappings\n"
            "Each finding names the file and line, and the fix.\n"
            "\n"
            "With --root (a host directory, a snapshot, or / for this machine) the host's\n"
            "kernel version, CPU and PCI devices sharpen the rules (vfio_virqfd is only\n"
-           "wrong from 6.2 on; ids= that match no device present).\n"
+           "wrong from 6.2 on; ids= that match no device present). A VM config or\n"
+           "pci.cfg is always judged against a host: this machine, or the --root one.\n"
            "\n"
            "Options:\n"
            "  -q, --quiet  leave out what passed\n"
@@ -82,7 +85,10 @@ int gp_cmd_lint(const gp_cli *cli, int argc, char **argv)
     _cleanup_host_ gp_host *h = NULL;
     _cleanup_pci_list_ gp_pci_list *pci = NULL;
     _cleanup_findings_ gp_findings findings = { 0 };
+    _cleanup_cli_gpus_ gp_cli_gpus g = { 0 };
+    _cleanup_(gp_check_ctx_done) gp_check_ctx guest = { 0 };
     gp_lint_ctx ctx = { 0 };
+    gp_file_type t;
     bool quiet = false, json = false, unreadable = false;
     int linted = 0, r;
 
@@ -124,7 +130,18 @@ int gp_cmd_lint(const gp_cli *cli, int argc, char **argv)
             unreadable = true;
             continue;
         }
-        r = gp_lint_buffer(&ctx, argv[a], gp_file_type_detect(argv[a], buf, len), buf, len, &findings);
+        t = gp_file_type_detect(argv[a], buf, len);
+        /* A VM config or pci.cfg is about a host's devices and VMs: this
+         * machine's, or the one --root names. */
+        if ((t == GP_FILE_PVE_VM || t == GP_FILE_PVE_MAPPING) && !ctx.guest) {
+            r = gp_cli_gpus_load(cli, "lint", 0, NULL, &g);
+            if (r != 0)
+                return r;
+            if (gp_check_ctx_init(&guest, g.h, g.pci, g.gpus, g.crit) < 0)
+                return gp_cli_error("out of memory");
+            ctx.guest = &guest;
+        }
+        r = gp_lint_buffer(&ctx, argv[a], t, buf, len, &findings);
         if (r < 0)
             return gp_cli_error("out of memory");
         linted++;

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fileio.h"
+#include "lint-guest.h"
 #include "lint.h"
 
 const char *gp_file_type_to_string(gp_file_type t)
 {
     switch (t) {
+    case GP_FILE_PVE_VM:
+        return "pve-vm";
+    case GP_FILE_PVE_MAPPING:
+        return "pve-mapping";
     case GP_FILE_GRUB_DEFAULT:
         return "grub";
     case GP_FILE_KERNEL_CMDLINE:
@@ -34,12 +40,32 @@ static const char *basename_of(const char *path)
 /* The name decides where it is unambiguous (the paths the tools read);
  * otherwise the content: GRUB_ assignments, modprobe keywords, a single
  * line of kernel parameters. */
+/* "<vmid>.conf": the only name qemu-server takes for a VM config. */
+static bool pve_vm_name(const char *base)
+{
+    size_t n = strspn(base, "0123456789");
+
+    return n >= 3 && n <= 9 && base[0] != '0' && strcmp(base + n, ".conf") == 0;
+}
+
+static unsigned pve_vm_id(const char *path)
+{
+    const char *base = strrchr(path, '/');
+
+    base = base ? base + 1 : path;
+    return pve_vm_name(base) ? (unsigned)strtoul(base, NULL, 10) : 0;
+}
+
 gp_file_type gp_file_type_detect(const char *name, const char *buf, size_t len)
 {
     const char *base = basename_of(name);
     bool grub_assign = false, modprobe_kw = false, kernel_words = false;
     size_t lines = 0;
 
+    if (strstr(name, "mapping/pci.cfg"))
+        return GP_FILE_PVE_MAPPING;
+    if ((strstr(name, "qemu-server/") && gp_endswith(base, ".conf")) || pve_vm_name(base))
+        return GP_FILE_PVE_VM;
     if (strstr(name, "default/grub.d/") || strcmp(base, "grub") == 0)
         return GP_FILE_GRUB_DEFAULT;
     if (strstr(name, "kernel/cmdline"))
@@ -94,6 +120,19 @@ int gp_lint_buffer(const gp_lint_ctx *ctx, const char *display, gp_file_type t, 
     }
 
     switch (t) {
+    case GP_FILE_PVE_VM:
+    case GP_FILE_PVE_MAPPING:
+        if (!ctx->guest) {
+            f = gp_findings_add(out, display, "lint.needs-host", GP_SEV_INFO, "file type",
+                                "a Proxmox %s is judged against a host's devices; none was read",
+                                t == GP_FILE_PVE_VM ? "VM config" : "PCI mapping file");
+            gp_finding_add_line(out, f, display, 0, NULL);
+        } else if (t == GP_FILE_PVE_VM) {
+            (void)gp_vm_lint_config(ctx->guest, display, pve_vm_id(display), buf, len, out);
+        } else {
+            (void)gp_map_lint_config(ctx->guest, display, buf, len, out);
+        }
+        break;
     case GP_FILE_GRUB_DEFAULT:
     case GP_FILE_KERNEL_CMDLINE:
     case GP_FILE_PROC_CMDLINE:

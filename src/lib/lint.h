@@ -22,6 +22,8 @@ typedef enum gp_file_type {
     GP_FILE_MODULES_LOAD,        /* /etc/modules, /etc/modules-load.d/ *.conf */
     GP_FILE_MODPROBE,            /* /etc/modprobe.d/ *.conf */
     GP_FILE_INITRAMFS_MODULES,   /* /etc/initramfs-tools/modules */
+    GP_FILE_PVE_VM,              /* /etc/pve/qemu-server/<vmid>.conf */
+    GP_FILE_PVE_MAPPING,         /* /etc/pve/mapping/pci.cfg */
 } gp_file_type;
 
 const char *gp_file_type_to_string(gp_file_type t);   /* "grub", "kernel-cmdline", ... */
@@ -33,6 +35,9 @@ typedef struct gp_lint_ctx {
     gp_kver kver;                /* unknown when no host */
     int cpu;                     /* gp_cpu_vendor from check.h */
     const gp_pci_list *pci;      /* NULL without a host */
+    /* Proxmox guest configs are judged against a host's devices, groups and
+     * other VMs: the whole check context. NULL: those files are not linted. */
+    const struct gp_check_ctx *guest;
 } gp_lint_ctx;
 
 /* Findings for one file's content; display is the path shown in evidence
