@@ -11,6 +11,9 @@
 #include "host.h"
 #include "hostcrit.h"
 #include "pci.h"
+#include "plan.h"
+#include "runner.h"
+#include "txn.h"
 
 /* Exit status, the same for every command. */
 enum {
@@ -49,6 +52,10 @@ typedef struct gp_cli_gpus {
 /* Prints the error and returns GP_EXIT_ERROR, or 0. */
 int gp_cli_gpus_load(const gp_cli *cli, const char *cmd, int argc, char **argv, gp_cli_gpus *ret);
 void gp_cli_gpus_done(gp_cli_gpus *g);
+/* The GPU index that the one ADDRESS argument names (its display function
+ * or any of its functions); prints the error and returns -1 when it is no
+ * GPU. */
+int gp_cli_pick_gpu(const gp_cli_gpus *g, const char *arg);
 #define _cleanup_cli_gpus_ _cleanup_(gp_cli_gpus_done)
 
 /* -q/--quiet, -j/--json, -h/--help for the commands that print findings:
@@ -56,6 +63,17 @@ void gp_cli_gpus_done(gp_cli_gpus *g);
 int gp_cli_findings_options(const char *cmd, int argc, char **argv, bool *quiet, bool *json, void (*help)(void));
 /* Prints the findings as text or JSON; returns the exit status they call for. */
 int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, bool json);
+
+/* --apply here: refuses a snapshot archive (exit 3) and, on this machine,
+ * a user other than root (exit 2); what names what --apply changes.
+ * Prints why; returns 0 or the exit status. */
+int gp_cli_apply_allowed(const gp_host *h, const char *cmd, const char *what);
+/* The plan as a diff; without apply, the line that says nothing was
+ * written. Returns 0 or the exit status. */
+int gp_cli_plan_show(const gp_host *h, const gp_plan *plan, bool apply);
+/* The plan as one transaction, with the line naming it for undo; run and
+ * res say what ran. Returns 0 or the exit status (the error printed). */
+int gp_cli_plan_apply(const gp_host *h, const gp_plan *plan, gp_runner *run, gp_txn_result *res);
 
 /* Each command parses its own options from argv[0] = command name. */
 int gp_cmd_list(const gp_cli *cli, int argc, char **argv);
@@ -67,3 +85,5 @@ int gp_cmd_undo(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_bind(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_unbind(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_status(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_vm(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_map(const gp_cli *cli, int argc, char **argv);

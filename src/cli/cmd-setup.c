@@ -37,35 +37,6 @@ static void setup_help(void)
            "Exit status: 0 planned or applied, 2 refused or a command failed, 3 could not run.\n");
 }
 
-/* The GPU the address names: the one whose display function it is, else
- * the one with that function. */
-static int pick_gpu(const gp_cli_gpus *g, const char *arg)
-{
-    int found = -1;
-
-    for (size_t i = 0; i < g->gpus->n; i++) {
-        if (!g->gpu_sel[i])
-            continue;
-        if (g->dev_sel[g->gpus->gpus[i].dev])
-            return (int)i;
-        if (found < 0)
-            found = (int)i;
-    }
-    if (found < 0)
-        gp_cli_error("%s is not a GPU (no display-class function); `gpupass list` shows the GPUs", arg);
-    return found;
-}
-
-static int print_plan(const gp_plan *plan)
-{
-    _cleanup_free_ char *diff = gp_plan_diff(plan);
-
-    if (!diff)
-        return gp_cli_error("out of memory");
-    fputs(diff, stdout);
-    return 0;
-}
-
 static void print_commands_for_chroot(const gp_plan *plan, const char *root)
 {
     printf("\nThe files are written. Run these inside the host's system, e.g. `chroot %s`:\n", root);
@@ -138,16 +109,11 @@ int gp_cmd_setup(const gp_cli *cli, int argc, char **argv)
     r = gp_cli_gpus_load(cli, "setup", argc - optind, argv + optind, &g);
     if (r != 0)
         return r;
-    o.gpu = pick_gpu(&g, argv[optind]);
+    o.gpu = gp_cli_pick_gpu(&g, argv[optind]);
     if (o.gpu < 0)
         return GP_EXIT_ERROR;
-    if (apply && gp_host_is_archive(g.h))
-        return gp_cli_error("--root %s is a snapshot archive: --apply needs a directory (a mounted system disk)",
-                            gp_host_source(g.h));
-    if (apply && gp_host_is_live(g.h) && geteuid() != 0) {
-        fprintf(stderr, "gpupass setup: refused: --apply changes /etc and the boot configuration; run it as root\n");
-        return GP_EXIT_FAIL;
-    }
+    if (apply && (r = gp_cli_apply_allowed(g.h, "setup", "/etc and the boot configuration")) != 0)
+        return r;
 
     r = gp_check_ctx_init(&ctx, g.h, g.pci, g.gpus, g.crit);
     if (r < 0)
@@ -170,21 +136,13 @@ int gp_cmd_setup(const gp_cli *cli, int argc, char **argv)
         gp_plan_clear(&plan);
         return GP_EXIT_OK;
     }
-    r = print_plan(&plan);
-    if (r == 0 && !apply)
-        printf("\nNothing was written. Run again with --apply to make these changes%s.\n",
-               gp_host_is_live(g.h) ? " (as root)" : "");
+    r = gp_cli_plan_show(g.h, &plan, apply);
     if (r == 0 && apply) {
-        gp_txn_result res = { 0 };
+        gp_txn_result res;
         gp_runner run;
 
-        if (gp_runner_for(gp_host_is_live(g.h) ? "/" : gp_host_root(g.h), gp_host_is_live(g.h), &run) < 0)
-            r = gp_cli_error("out of memory");
-        else if ((r = gp_txn_apply(g.h, &plan, &run, &res, &err)) < 0)
-            r = gp_cli_error("%s", gp_error_message(&err));
-        else {
-            printf("\nApplied as transaction %s: %zu file%s written; `gpupass undo %s` puts them back.\n", res.id,
-                   res.files_written, res.files_written == 1 ? "" : "s", res.id);
+        r = gp_cli_plan_apply(g.h, &plan, &run, &res);
+        if (r == 0) {
             if (res.failed_cmd >= 0) {
                 fprintf(stderr, "gpupass setup: `%s` failed (status %d). Fix its cause and run the remaining "
                         "commands, or run `gpupass undo %s`\n", plan.cmds[res.failed_cmd].argv[0],

@@ -113,7 +113,10 @@ int gp_cmd_undo(const gp_cli *cli, int argc, char **argv)
                 res.failed_status);
         return GP_EXIT_FAIL;
     }
-    if (!run.executes)
+    /* A VM config or a mapping needs no refresh and no reboot. */
+    if (res.cmds_run == 0)
+        ;
+    else if (!run.executes)
         printf("Run the refresh commands inside the host's system (`gpupass undo --list` shows them), then reboot.\n");
     else
         printf("Reboot to return to the previous configuration.\n");

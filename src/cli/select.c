@@ -4,9 +4,11 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "render.h"
+#include "txn.h"
 
 static int exit_for(gp_severity worst)
 {
@@ -141,4 +143,62 @@ int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, 
     if (r < 0 || fflush(stdout) != 0 || ferror(stdout))
         return gp_cli_error("writing the output failed");
     return exit_for(gp_findings_worst(f));
+}
+
+/* The GPU the address names: the one whose display function it is, else
+ * the one with that function. */
+int gp_cli_pick_gpu(const gp_cli_gpus *g, const char *arg)
+{
+    int found = -1;
+
+    for (size_t i = 0; i < g->gpus->n; i++) {
+        if (!g->gpu_sel[i])
+            continue;
+        if (g->dev_sel[g->gpus->gpus[i].dev])
+            return (int)i;
+        if (found < 0)
+            found = (int)i;
+    }
+    if (found < 0)
+        gp_cli_error("%s is not a GPU (no display-class function); `gpupass list` shows the GPUs", arg);
+    return found;
+}
+
+int gp_cli_apply_allowed(const gp_host *h, const char *cmd, const char *what)
+{
+    if (gp_host_is_archive(h))
+        return gp_cli_error("--root %s is a snapshot archive: --apply needs a directory (a mounted system disk)",
+                            gp_host_source(h));
+    if (gp_host_is_live(h) && geteuid() != 0) {
+        fprintf(stderr, "gpupass %s: refused: --apply changes %s; run it as root\n", cmd, what);
+        return GP_EXIT_FAIL;
+    }
+    return 0;
+}
+
+int gp_cli_plan_show(const gp_host *h, const gp_plan *plan, bool apply)
+{
+    _cleanup_free_ char *diff = gp_plan_diff(plan);
+
+    if (!diff)
+        return gp_cli_error("out of memory");
+    fputs(diff, stdout);
+    if (!apply)
+        printf("\nNothing was written. Run again with --apply to make these changes%s.\n",
+               gp_host_is_live(h) ? " (as root)" : "");
+    return 0;
+}
+
+int gp_cli_plan_apply(const gp_host *h, const gp_plan *plan, gp_runner *run, gp_txn_result *res)
+{
+    gp_error err = { 0 };
+
+    *res = (gp_txn_result){ .failed_cmd = -1 };
+    if (gp_runner_for(gp_host_is_live(h) ? "/" : gp_host_root(h), gp_host_is_live(h), run) < 0)
+        return gp_cli_error("out of memory");
+    if (gp_txn_apply(h, plan, run, res, &err) < 0)
+        return gp_cli_error("%s", gp_error_message(&err));
+    printf("\nApplied as transaction %s: %zu file%s written; `gpupass undo %s` puts %s back.\n", res->id,
+           res->files_written, res->files_written == 1 ? "" : "s", res->id, res->files_written == 1 ? "it" : "them");
+    return 0;
 }

@@ -289,9 +289,11 @@ int gp_file_replace_at(int dirfd, const char *name, const void *data, size_t len
         if (r >= 0 && fchown(fd, uid, gid) < 0)
             r = gp_negerrno();
     }
+    /* Only when the mode differs: pmxcfs (/etc/pve) gives every file its
+     * own fixed mode and refuses to change it. */
     if (r >= 0) {
         r = gp_fault_point("replace-chmod");
-        if (r >= 0 && fchmod(fd, mode & 07777) < 0)
+        if (r >= 0 && (st.st_mode & 07777) != (mode & 07777) && fchmod(fd, mode & 07777) < 0)
             r = gp_negerrno();
     }
     if (r >= 0) {

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +69,7 @@ static int mapping_ids(const gp_host *h, const char *node, const char *name, cha
     return 0;
 }
 
-static bool vm_running(const gp_host *h, unsigned vmid)
+bool gp_pve_vm_running(const gp_host *h, unsigned vmid)
 {
     _cleanup_free_ char *pid = NULL;
     char path[64];
@@ -141,7 +146,7 @@ static int vm_read(const gp_host *h, const char *node, const char *file, unsigne
         }
         p = nl ? nl + 1 : NULL;
     }
-    vm->running = vm_running(h, vmid);
+    vm->running = gp_pve_vm_running(h, vmid);
     return 0;
 }
 
@@ -170,7 +175,7 @@ int gp_pve_vms_read(const gp_host *h, gp_pve_vms *ret)
         return 0;
     if (r < 0)
         return r;
-    (void)gp_host_read_attr(h, "etc/hostname", &node);
+    node = gp_pve_node_name(h);
     for (char **f = files; *f; f++) {
         unsigned long vmid;
         char *end;
@@ -207,18 +212,177 @@ void gp_pve_vms_clear(gp_pve_vms *l)
     *l = (gp_pve_vms){ 0 };
 }
 
+bool gp_pve_id_matches(const char *id, const char *dev_name)
+{
+    char full[64];
+
+    /* "01:00" and "01:00.0" are in domain 0000; "0000:01:00" has it. */
+    if (strlen(id) < 10 || id[4] != ':')
+        snprintf(full, sizeof(full), "0000:%s", id);
+    else
+        snprintf(full, sizeof(full), "%s", id);
+    return full[0] && gp_startswith(dev_name, full);
+}
+
 bool gp_pve_hostpci_matches(const gp_pve_hostpci *e, const char *dev_name)
 {
-    for (char **id = e->ids; id && *id; id++) {
-        char full[64];
-
-        /* "01:00" and "01:00.0" are in domain 0000; "0000:01:00" has it. */
-        if (strlen(*id) < 10 || (*id)[4] != ':')
-            snprintf(full, sizeof(full), "0000:%s", *id);
-        else
-            snprintf(full, sizeof(full), "%s", *id);
-        if (full[0] && gp_startswith(dev_name, full))
+    for (char **id = e->ids; id && *id; id++)
+        if (gp_pve_id_matches(*id, dev_name))
             return true;
-    }
     return false;
+}
+
+char *gp_pve_node_name(const gp_host *h)
+{
+    char *name = NULL;
+
+    if (gp_host_read_attr(h, "etc/hostname", &name) < 0)
+        return NULL;
+    name[strcspn(name, ". \t\r\n")] = '\0';
+    if (!name[0]) {
+        free(name);
+        return NULL;
+    }
+    return name;
+}
+
+bool gp_pve_vmid_parse(const char *s, unsigned *ret)
+{
+    size_t n = strspn(s, "0123456789");
+
+    if (n < 3 || n > 9 || s[n] || s[0] == '0')
+        return false;
+    *ret = (unsigned)strtoul(s, NULL, 10);
+    return true;
+}
+
+int gp_pve_vm_locate(const gp_host *h, unsigned vmid, char **ret_path, gp_error *err)
+{
+    _cleanup_free_ char *node = gp_pve_node_name(h);
+    _cleanup_strv_ char **nodes = NULL;
+    char *path = NULL;
+
+    *ret_path = NULL;
+    if (node) {
+        if (asprintf(&path, "etc/pve/nodes/%s/qemu-server/%u.conf", node, vmid) < 0)
+            return -ENOMEM;
+        if (gp_host_exists(h, path)) {
+            *ret_path = path;
+            return 0;
+        }
+        free(path);
+    }
+    if (asprintf(&path, "etc/pve/qemu-server/%u.conf", vmid) < 0)
+        return -ENOMEM;
+    if (gp_host_exists(h, path)) {
+        *ret_path = path;
+        return 0;
+    }
+    free(path);
+    /* The directory a config sits in says which node owns the guest
+     * (pmxcfs); only that node's locks protect it. */
+    (void)gp_host_list_dir(h, "etc/pve/nodes", &nodes, NULL);
+    for (char **n = nodes; n && *n; n++) {
+        char other[512];
+
+        snprintf(other, sizeof(other), "etc/pve/nodes/%s/qemu-server/%u.conf", *n, vmid);
+        if (gp_host_exists(h, other))
+            return gp_error_set(err, -EREMOTE, "VM %u belongs to node %s (/%s): run gpupass on %s, where the VM "
+                                "and its GPU are", vmid, *n, other, *n);
+        snprintf(other, sizeof(other), "etc/pve/nodes/%s/lxc/%u.conf", *n, vmid);
+        if (gp_host_exists(h, other))
+            return gp_error_set(err, -ENOENT, "%u is a container (/%s), not a VM", vmid, other);
+    }
+    {
+        char ct[64];
+
+        snprintf(ct, sizeof(ct), "etc/pve/lxc/%u.conf", vmid);
+        if (gp_host_exists(h, ct))
+            return gp_error_set(err, -ENOENT, "%u is a container (/%s), not a VM", vmid, ct);
+    }
+    return gp_error_set(err, -ENOENT, "VM %u does not exist on this host: there is no /etc/pve/qemu-server/%u.conf "
+                        "(`qm list` shows the VMs)", vmid, vmid);
+}
+
+int gp_pve_vm_lock(const gp_host *h, unsigned vmid, unsigned timeout_ms, gp_error *err)
+{
+    _cleanup_free_ char *dir = NULL;
+    _cleanup_close_ int dfd = -1, fd = -1;
+    char name[64];
+    int r;
+
+    /* var/lock is a link to /run/lock on Debian: resolved inside the root.
+     * A system disk mounted elsewhere has an empty /run: make the
+     * directories, as systemd-tmpfiles does at boot. */
+    r = gp_host_resolve(h, "var/lock", &dir);
+    if (r == -ENOENT) {
+        static const char *const dirs[] = { "var", "var/lock", "run", "run/lock" };
+
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+            (void)mkdirat(gp_host_rootfd(h), dirs[i], 0755);
+        r = gp_host_resolve(h, "var/lock", &dir);
+    }
+    if (r < 0)
+        return gp_error_set(err, r, "/var/lock: %s", strerror(-r));
+    dfd = openat(gp_host_rootfd(h), dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return gp_error_set(err, -errno, "/var/lock: %s", strerror(errno));
+    if (mkdirat(dfd, "qemu-server", 0755) < 0 && errno != EEXIST)
+        return gp_error_set(err, -errno, "/var/lock/qemu-server: %s", strerror(errno));
+    snprintf(name, sizeof(name), "qemu-server/lock-%u.conf", vmid);
+    fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+    if (fd < 0)
+        return gp_error_set(err, -errno, "/var/lock/%s: %s", name, strerror(errno));
+    for (unsigned waited = 0;; waited += 50) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return TAKE_FD(fd);
+        if (errno != EWOULDBLOCK)
+            return gp_error_set(err, -errno, "/var/lock/%s: %s", name, strerror(errno));
+        if (waited >= timeout_ms)
+            return gp_error_set(err, -ETIMEDOUT, "VM %u: its config is locked by another process (/var/lock/%s) for "
+                                "%u s; wait for the running qm/pvedaemon task and try again", vmid, name,
+                                timeout_ms / 1000);
+        nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+    }
+}
+
+int gp_pve_cluster_lock(const gp_host *h, const char *name, unsigned timeout_ms, gp_error *err)
+{
+    _cleanup_free_ char *dir = NULL;
+    _cleanup_close_ int dfd = -1;
+    int r = gp_host_resolve(h, "etc/pve", &dir);
+
+    if (r < 0)
+        return gp_error_set(err, r, "/etc/pve: %s", strerror(-r));
+    dfd = openat(gp_host_rootfd(h), dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return gp_error_set(err, -errno, "/etc/pve: %s", strerror(errno));
+    /* pmxcfs has priv/lock already; an offline copy may not. */
+    (void)mkdirat(dfd, "priv", 0700);
+    (void)mkdirat(dfd, "priv/lock", 0700);
+    for (unsigned waited = 0;; waited += 100) {
+        char path[256];
+
+        snprintf(path, sizeof(path), "priv/lock/%s", name);
+        if (mkdirat(dfd, path, 0700) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return gp_error_set(err, -errno, "/etc/pve/%s: cannot take the cluster lock (%s)%s", path,
+                                strerror(errno), errno == EACCES ? "; the cluster has no quorum" : "");
+        if (waited >= timeout_ms)
+            return gp_error_set(err, -ETIMEDOUT, "/etc/pve/%s: another node or task holds the cluster lock; try "
+                                "again in a minute (pmxcfs frees a stale one after 120 s)", path);
+        nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+    }
+}
+
+void gp_pve_cluster_unlock(const gp_host *h, const char *name)
+{
+    _cleanup_free_ char *dir = NULL;
+    char path[512];
+
+    if (gp_host_resolve(h, "etc/pve", &dir) < 0)
+        return;
+    snprintf(path, sizeof(path), "%s/priv/lock/%s", dir[0] ? dir : ".", name);
+    (void)unlinkat(gp_host_rootfd(h), path, AT_REMOVEDIR);
 }

@@ -1062,6 +1062,29 @@ static int snap_system(snap *s)
 
 /* ---- proc and etc ---------------------------------------------------------- */
 
+/* The cores of each NUMA node: `gpupass vm --affinity` pins a VM to the
+ * node its GPU hangs off. */
+static int snap_numa(snap *s)
+{
+    _cleanup_strv_ char **nodes = NULL;
+    int r = gp_host_list_dir(s->h, "sys/devices/system/node", &nodes, NULL);
+
+    if (r < 0)
+        return r == -ENOMEM ? r : 0;
+    for (char **n = nodes; *n; n++) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!gp_startswith(*n, "node") || strspn(*n + 4, "0123456789") != strlen(*n + 4) || !(*n)[4])
+            continue;
+        if (asprintf(&path, "sys/devices/system/node/%s/cpulist", *n) < 0)
+            return -ENOMEM;
+        r = snap_file(s, path, NULL);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int snap_proc(snap *s)
 {
     static const char *const files[] = {
@@ -1075,7 +1098,10 @@ static int snap_proc(snap *s)
         if (r < 0)
             return r;
     }
-    return snap_file(s, "proc/cpuinfo", filter_cpuinfo);
+    r = snap_file(s, "proc/cpuinfo", filter_cpuinfo);
+    if (r < 0)
+        return r;
+    return snap_numa(s);
 }
 
 /* Exactly these, nothing else from etc: no shadow, no ssh, no keys, no

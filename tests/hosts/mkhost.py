@@ -862,6 +862,15 @@ def cpulist(h, numa):
     return "%d-%d" % (numa * per, numa * per + per - 1)
 
 
+def gen_numa(h, w):
+    # The kernel always has node0, also on a single-node machine.
+    nodes = sorted(set(n for n in h.rcs.values() if n >= 0)) or [0]
+    for n in nodes:
+        w.file("sys/devices/system/node/node%d/cpulist" % n,
+               cpulist(h, n if len(nodes) > 1 else -1) + "\n")
+    w.file("sys/devices/system/node/online", "%d-%d\n" % (nodes[0], nodes[-1]) if len(nodes) > 1 else "0\n")
+
+
 def gen_pci(h, w):
     assign_resources(h)
     irq = 16
@@ -1362,8 +1371,12 @@ def gen_etc(h, w):
                "Architecture: amd64\nVersion: %s\nDescription: Proxmox Virtual Environment Management Tools\n\n"
                "Package: qemu-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n"
                % ("8.2.0" if os_ == "pve8" else "7.4-1", pm, "8.2.4" if os_ == "pve8" else "7.4-6"))
-        w.mkdir("etc/pve/qemu-server")
-        w.mkdir("etc/pve/lxc")
+        # pmxcfs: each node's guests live under nodes/<node>/; qemu-server and
+        # lxc at the top are links to this node's directories.
+        node = h.kv.get("hostname", "pve")
+        for d in ("qemu-server", "lxc"):
+            w.mkdir("etc/pve/nodes/%s/%s" % (node, d))
+            w.link("etc/pve/" + d, "etc/pve/nodes/%s/%s" % (node, d))
         w.file("etc/pve/.version", "{\"version\":1}\n")
         w.file("etc/pve/storage.cfg",
                ("zfspool: local-zfs\n\tpool rpool/data\n\tsparse\n\tcontent images,rootdir\n\n"
@@ -1391,6 +1404,7 @@ def generate(h, outdir):
     gen_iommu(h, w)
     gen_storage(h, w)
     gen_net(h, w)
+    gen_numa(h, w)
     gen_proc(h, w, drivers)
     gen_etc(h, w)
     gen_boot(h, w)
