@@ -476,6 +476,38 @@ static int filter_hostname(snap *s, char **buf, size_t *len)
     return 0;
 }
 
+/* proc/driver/nvidia/gpus/<bdf>/information: the "GPU UUID" line names the
+ * one card ("GPU-" then 8-4-4-4-12 hex digits, which redact_ids does not
+ * take: the digits follow a '-'). The other lines stay. */
+static int filter_nvidia_gpu(snap *s, char **buf, size_t *len)
+{
+    char *b = *buf;
+    size_t n = *len;
+
+    if (s->ids)
+        return 0;
+    for (size_t i = 0; i + 4 + 36 <= n; i++) {
+        size_t j;
+
+        if (memcmp(b + i, "GPU-", 4) != 0)
+            continue;
+        for (j = 0; j < 36; j++) {
+            bool dash = j == 8 || j == 13 || j == 18 || j == 23;
+            char c = b[i + 4 + j];
+
+            if (dash ? c != '-' : !isxdigit((unsigned char)c))
+                break;
+        }
+        if (j < 36)
+            continue;
+        for (j = 0; j < 36; j++)
+            if (b[i + 4 + j] != '-')
+                b[i + 4 + j] = '0';
+        i += 4 + 35;
+    }
+    return 0;
+}
+
 /*
  * PCI config space: zero what identifies the one physical card.
  * - Device Serial Number, PCIe extended capability 0x0003: the extended
@@ -1000,6 +1032,74 @@ static int snap_class(snap *s, const char *dir, int (*capture)(snap *, const cha
     return r;
 }
 
+/* DRM minors of PCI GPUs (sys/class/drm/cardN, renderDN): the class link,
+ * the node's "dev" and its "device" link back to the GPU. `gpupass lxc`
+ * finds a GPU's nodes under <pci device>/drm/. Connectors (card0-DP-1) and
+ * DRM devices that are no PCI function (simpledrm, vgem) stay out. */
+static bool drm_minor_name(const char *name)
+{
+    size_t p = gp_startswith(name, "renderD") ? 7 : gp_startswith(name, "card") ? 4 : 0;
+
+    return p && name[p] && strspn(name + p, "0123456789") == strlen(name + p);
+}
+
+static int snap_drm(snap *s)
+{
+    _cleanup_strv_ char **names = NULL;
+    _cleanup_close_ int cfd = -1;
+    int r = gp_host_list_dir(s->h, "sys/class/drm", &names, NULL);
+
+    if (r == -ENOENT || r == -ENOTDIR)
+        return 0;
+    if (r < 0)
+        return r == -ENOMEM ? r : snap_skip(s, "sys/class/drm", r);
+    cfd = gp_host_open_dir(s->h, "sys/class/drm");
+    if (cfd < 0)
+        return cfd == -ENOMEM ? cfd : snap_skip(s, "sys/class/drm", cfd);
+    r = snap_dir(s, "sys/class/drm");
+    for (char **n = names; r >= 0 && *n; n++) {
+        _cleanup_free_ char *path = NULL, *rel = NULL, *pcidir = NULL;
+        _cleanup_close_ int dfd = -1;
+        char *slash;
+
+        if (!drm_minor_name(*n))
+            continue;
+        path = path_join("sys/class/drm", *n);
+        if (!path)
+            return -ENOMEM;
+        r = gp_host_resolve(s->h, path, &rel);
+        if (r == -ENOENT || r == -ENOTDIR) {
+            r = 0;
+            continue;
+        }
+        if (r < 0) {
+            r = r == -ENOMEM ? r : snap_skip(s, path, r);
+            continue;
+        }
+        /* <pci device>/drm/<name>, the PCI device captured by snap_pci. */
+        pcidir = strdup(rel);
+        if (!pcidir)
+            return -ENOMEM;
+        slash = strrchr(pcidir, '/');
+        if (slash)
+            *slash = '\0';
+        if (!slash || !gp_endswith(pcidir, "/drm"))
+            continue;
+        pcidir[strlen(pcidir) - 4] = '\0';
+        if (!set_has(s->captured, pcidir))
+            continue;
+        r = snap_link_at(s, cfd, "sys/class/drm", *n);
+        if (r >= 0)
+            r = snap_enter_dir(s, rel, &dfd);
+        if (r <= 0)
+            continue;
+        r = snap_file_at(s, dfd, rel, "dev", NULL);
+        if (r >= 0)
+            r = snap_link_at(s, dfd, rel, "device");
+    }
+    return r < 0 ? r : 0;
+}
+
 /* ---- the installed system: kernel modules, packages ------------------------- */
 
 /* dpkg's status database, reduced to the stanzas of the packages `check`
@@ -1085,6 +1185,32 @@ static int snap_numa(snap *s)
     return 0;
 }
 
+/* The nvidia module's procfs: its version (a container's userland must
+ * match it) and each GPU's "Device Minor" (the N of /dev/nvidiaN). */
+static int snap_nvidia(snap *s)
+{
+    _cleanup_strv_ char **gpus = NULL;
+    int r = snap_file(s, "proc/driver/nvidia/version", NULL);
+
+    if (r < 0)
+        return r;
+    r = gp_host_list_dir(s->h, "proc/driver/nvidia/gpus", &gpus, NULL);
+    if (r == -ENOENT || r == -ENOTDIR)
+        return 0;
+    if (r < 0)
+        return r == -ENOMEM ? r : snap_skip(s, "proc/driver/nvidia/gpus", r);
+    for (char **g = gpus; *g; g++) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "proc/driver/nvidia/gpus/%s/information", *g) < 0)
+            return -ENOMEM;
+        r = snap_file(s, path, filter_nvidia_gpu);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int snap_proc(snap *s)
 {
     static const char *const files[] = {
@@ -1099,6 +1225,9 @@ static int snap_proc(snap *s)
             return r;
     }
     r = snap_file(s, "proc/cpuinfo", filter_cpuinfo);
+    if (r < 0)
+        return r;
+    r = snap_nvidia(s);
     if (r < 0)
         return r;
     return snap_numa(s);
@@ -1325,6 +1454,7 @@ static int snap_all(snap *s)
         (r = snap_class(s, "sys/block", snap_block_dir)) < 0 ||
         (r = snap_class(s, "sys/class/block", snap_block_dir)) < 0 ||
         (r = snap_class(s, "sys/class/net", snap_net_dir)) < 0 ||
+        (r = snap_drm(s)) < 0 ||
         (r = snap_proc(s)) < 0 ||
         (r = snap_etc(s)) < 0 ||
         (r = snap_kmsg(s)) < 0 ||

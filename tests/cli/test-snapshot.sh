@@ -98,6 +98,47 @@ else
 fi
 rm -f "$tmp/out/again.tar.gz"
 
+# 4b. what `gpupass lxc` reads: server-dc-gpus (L40S on nvidia, CTs) replays from its snapshot
+dc=${HOSTS:+$HOSTS/server-dc-gpus}
+if [ -z "$dc" ] || [ ! -d "$dc" ]; then
+    skip "snapshot of server-dc-gpus holds the DRM and nvidia files" "no generated fixture hosts (HOSTS)"
+    skip "lxc --print is the same from the archive and the directory" "no generated fixture hosts (HOSTS)"
+else
+    run --root "$dc" snapshot -o "$tmp/out/dc.tar.gz"
+    dcnames=$(tar tzf "$tmp/out/dc.tar.gz" 2>/dev/null)
+    missing=
+    for want in proc/driver/nvidia/version proc/driver/nvidia/gpus/0000:81:00.0/information \
+                sys/class/drm/card3 sys/class/drm/renderD130 \
+                sys/devices/pci0000:80/0000:80:02.0/0000:81:00.0/drm/renderD130/dev \
+                sys/devices/pci0000:80/0000:80:02.0/0000:81:00.0/drm/renderD130/device \
+                sys/devices/pci0000:80/0000:80:02.0/0000:81:00.0/drm/card3/dev \
+                gpupass/devnodes.txt etc/pve/lxc/500.conf; do
+        grep -qx "$want" <<<"$dcnames" || missing="$missing $want"
+    done
+    uuid=$(tar xzOf "$tmp/out/dc.tar.gz" proc/driver/nvidia/gpus/0000:81:00.0/information 2>/dev/null | grep 'GPU UUID')
+    if [ "$rc" -eq 0 ] && [ -z "$missing" ] && ! grep -q '^var/lib/lxc' <<<"$dcnames" &&
+       [[ $uuid == *GPU-00000000-0000-0000-0000-000000000000 ]]; then
+        ok "snapshot of server-dc-gpus holds the DRM and nvidia files"
+    else
+        not_ok "snapshot of server-dc-gpus holds the DRM and nvidia files" "rc=$rc missing:$missing" "$uuid" \
+            "$(grep '^var/lib/lxc' <<<"$dcnames" | head -3)"
+    fi
+    run --root "$dc" lxc --gpu 81:00.0 --print --style raw
+    dir_rc=$rc dir_out=$out
+    if [ "$dir_rc" -eq 3 ] && grep -q "unknown command" <<<"$err"; then
+        skip "lxc --print is the same from the archive and the directory" "lxc is not implemented"
+    else
+        run --root "$tmp/out/dc.tar.gz" lxc --gpu 81:00.0 --print --style raw
+        if [ "$rc" -eq "$dir_rc" ] && [ "$out" = "$dir_out" ] && grep -q 'nvidia-uvm' <<<"$out"; then
+            ok "lxc --print is the same from the archive and the directory"
+        else
+            not_ok "lxc --print is the same from the archive and the directory" "dir rc=$dir_rc, archive rc=$rc" \
+                "$(diff <(echo "$dir_out") <(echo "$out") | head -20)"
+        fi
+    fi
+    rm -f "$tmp/out/dc.tar.gz"
+fi
+
 # 5-6. output refused
 expect_error "output in a missing directory: exit 3, one line" --root "$root" snapshot -o "$tmp/nope/snap.tar.gz"
 before=$(cksum <"$snap")

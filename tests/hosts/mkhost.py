@@ -6,6 +6,7 @@ usage: mkhost.py OUTDIR [name...]      (re)generate hosts into OUTDIR/<name>/
 
 Python 3 standard library only.  See README.md for the description format.
 """
+import hashlib
 import os
 import re
 import shlex
@@ -39,7 +40,8 @@ IO_IO, IO_MEM, IO_PREF, IO_RO, IO_SIZEALIGN, IO_MEM64 = 0x100, 0x200, 0x2000, 0x
 # driver name -> module name (None: built in)
 DRV_MODULE = {
     "pcieport": None, "vfio-pci": "vfio_pci", "nvidia": "nvidia", "nouveau": "nouveau",
-    "amdgpu": "amdgpu", "i915": "i915", "snd_hda_intel": "snd_hda_intel", "ahci": "ahci",
+    "amdgpu": "amdgpu", "radeon": "radeon", "i915": "i915", "xe": "xe",
+    "snd_hda_intel": "snd_hda_intel", "ahci": "ahci",
     "nvme": "nvme", "e1000e": "e1000e", "igb": "igb", "i40e": "i40e", "ixgbe": "ixgbe",
     "mlx5_core": "mlx5_core", "xhci_hcd": "xhci_pci", "i801_smbus": "i2c_i801",
     "piix4_smbus": "i2c_piix4", "mei_me": "mei_me", "ast": "ast", "ccp": "ccp",
@@ -54,7 +56,8 @@ MODULE_SIZE = {
     "ptdma": 24576, "iwlwifi": 471040, "r8169": 114688, "spi_intel_pci": 12288,
     "k10temp": 16384, "i10nm_edac": 36864, "vfio": 69632, "vfio_iommu_type1": 49152,
     "vfio_pci_core": 86016, "kvm": 1409024, "kvm_intel": 487424, "kvm_amd": 208896,
-    "zfs": 6037504, "nvidia_modeset": 1540096, "nvidia_uvm": 4911104, "intel_pmc_core": 118784,
+    "zfs": 6037504, "nvidia_modeset": 1540096, "nvidia_uvm": 4911104, "nvidia_drm": 122880,
+    "intel_pmc_core": 118784,
 }
 
 
@@ -752,6 +755,12 @@ class Writer:
         tgt = os.path.relpath(os.path.join(self.root, target_rel), os.path.dirname(p))
         os.symlink(tgt, p)
 
+    def symlink(self, rel, target):
+        """Symlink at rel with exactly this target text."""
+        p = os.path.join(self.root, rel)
+        self._dir(os.path.dirname(p))
+        os.symlink(target, p)
+
 
 def hexid(v):
     return "0x%04x\n" % v
@@ -888,10 +897,11 @@ def gen_pci(h, w):
         w.file(p + "/class", "0x%06x\n" % d.cls)
         w.file(p + "/revision", "0x%02x\n" % d.rev)
         if d.physfn is not None:
-            w.file(p + "/irq", "0\n")
+            d.irq = 0
         else:
-            w.file(p + "/irq", d.opts.get("irq", str(irq)) + "\n")
+            d.irq = int(d.opts.get("irq", str(irq)))
             irq = irq + 1 if irq < 200 else 16
+        w.file(p + "/irq", "%d\n" % d.irq)
         w.file(p + "/numa_node", "%d\n" % d.numa)
         w.file(p + "/local_cpulist", cpulist(h, d.numa) + "\n")
         w.file(p + "/enable", "1\n" if drv and drv != "vfio-pci" else "0\n")
@@ -1219,12 +1229,12 @@ def gen_proc(h, w, drivers):
     if "vfio-pci" in drivers:
         mods += ["vfio_pci_core", "vfio_iommu_type1", "vfio"]
     if "nvidia" in drivers:
-        mods += ["nvidia_uvm", "nvidia_modeset"]
+        mods += ["nvidia_uvm", "nvidia_drm", "nvidia_modeset"]
     mods += ["kvm_intel" if vendor == "intel" else "kvm_amd", "kvm"]
     mods += [m for m in h.extra_modules if m not in mods]
     users = {"vfio": "vfio_pci_core,vfio_iommu_type1,vfio_pci", "vfio_pci_core": "vfio_pci",
              "kvm": "kvm_intel" if vendor == "intel" else "kvm_amd",
-             "nvidia": "nvidia_uvm,nvidia_modeset"}
+             "nvidia": "nvidia_uvm,nvidia_modeset", "nvidia_modeset": "nvidia_drm"}
     ml = []
     for m in mods:
         u = users.get(m, "")
@@ -1246,7 +1256,8 @@ def gen_proc(h, w, drivers):
              (226, "drm"), (238, "nvme-generic"), (239, "nvme"), (240, "ttyDBC"),
              (243, "hidraw"), (252, "rtc"), (253, "dax"), (254, "gpiochip")]
     if "nvidia" in drivers:
-        chars += [(195, "nvidia-frontend"), (235, "nvidia-uvm"), (236, "nvidia-nvlink")]
+        chars.append((195, "nvidia-frontend"))
+    chars += [(m, name) for name, m in h.majors.items()]
     if "vfio-pci" in drivers or h.iommu != "off":
         chars.append((511, "vfio"))
     chars.sort()
@@ -1401,6 +1412,8 @@ def generate(h, outdir):
         iom = [d for d in h.order if d.vendor == 0x1022 and d.device == 0x1481]
         h.iommu_dev = iom[0].path + "/iommu/ivhd0"
     drivers = gen_pci(h, w)
+    plan_gpu_nodes(h, drivers)
+    gen_gpu_nodes(h, w)
     gen_iommu(h, w)
     gen_storage(h, w)
     gen_net(h, w)
@@ -1527,23 +1540,148 @@ def gen_module_tree(h, w, drivers):
            "kernel/drivers/video/fbdev/core/fb.ko\nkernel/drivers/firmware/efi/efivars.ko\n")
 
 
+# ---------------------------------------------------------------- GPU device nodes
+
+# Drivers that register a DRM device (nvidia through nvidia-drm); ast drives a display only
+# and has no render node.
+DRM_DRIVERS = ("i915", "xe", "amdgpu", "radeon", "nouveau", "ast", "nvidia")
+DRM_NO_RENDER = ("ast",)
+# Character majors the kernel hands out at module load (dynamic: they differ between hosts,
+# which is why a guide's "c 235:* rwm" breaks); a host's `majors` line overrides them.
+DYN_MAJORS = {"kfd": 234, "nvidia-uvm": 235, "nvidia-nvlink": 236, "nvidia-caps": 237}
+# Host groups as Debian 12 / Proxmox VE 8 create them (udev's postinst: input, sgx, kvm, render).
+GID_VIDEO, GID_KVM, GID_RENDER = 44, 103, 104
+NVIDIA_VERSION = "550.127.05"
+NVIDIA_MODEL = {0x26b9: ("NVIDIA L40S", "95.02.66.00.02"),
+                0x2504: ("NVIDIA GeForce RTX 3060", "94.06.2f.00.9b"),
+                0x25a2: ("NVIDIA GeForce RTX 3050 Laptop GPU", "94.07.3b.00.7d"),
+                0x2684: ("NVIDIA GeForce RTX 4090", "95.02.18.80.5f"),
+                0x2331: ("NVIDIA H100 PCIe", "96.00.30.00.01")}
+
+
+def plan_gpu_nodes(h, drivers):
+    """Which DRM minors, NVIDIA minors and dynamic majors this host has.  DRM minors follow
+    probe order: the boot VGA's driver first, then PCI address order; cardN counts every DRM
+    device, renderD128+M only those with a render node.  NVIDIA's Device Minor counts the
+    physical functions on nvidia in address order (VFs get none)."""
+    gpus = [d for d in h.order if d.cls >> 16 == 0x03 and d.physfn is None
+            and d.opts.get("drv") in DRM_DRIVERS]
+    gpus.sort(key=lambda d: ("bootvga" not in d.flags, d.key()))
+    h.drm = []
+    render = 0
+    for i, d in enumerate(gpus):
+        r = None
+        if d.opts["drv"] not in DRM_NO_RENDER:
+            r = 128 + render
+            render += 1
+        h.drm.append((d, i, r))
+    h.nv_minor = {}
+    for d in h.order:
+        if d.opts.get("drv") == "nvidia" and d.physfn is None and d.cls >> 16 == 0x03:
+            h.nv_minor[d.bdf] = len(h.nv_minor)
+    names = []
+    if "nvidia" in drivers:
+        names += ["nvidia-uvm", "nvidia-nvlink", "nvidia-caps"]
+    if "amdgpu" in drivers:
+        names.append("kfd")
+    h.majors = dict((n, DYN_MAJORS[n]) for n in names)
+    for t in h.kv.get("majors", "").split():
+        k, v = t.split("=", 1)
+        if k not in h.majors:
+            raise SystemExit("%s: majors: %s is not a driver of this host" % (h.name, k))
+        h.majors[k] = int(v)
+    if len(set(h.majors.values())) != len(h.majors):
+        raise SystemExit("%s: majors: two drivers on one major" % h.name)
+    nodes = h.kv.get("nvidia_nodes", "all")
+    if nodes not in ("all", "partial"):
+        raise SystemExit("%s: nvidia_nodes all|partial" % h.name)
+
+
+def gen_gpu_nodes(h, w):
+    """sysfs DRM minors under each GPU (drm/cardN, drm/renderDN with dev, uevent, device and
+    subsystem links; sys/class/drm links) and procfs of the nvidia module
+    (proc/driver/nvidia/version, gpus/<bdf>/information)."""
+    if h.drm:
+        w.file("sys/class/drm/version", "drm 1.1.0 20060810\n")
+    for d, card, render in h.drm:
+        for name, minor in [("card%d" % card, card)] + ([] if render is None else [("renderD%d" % render, render)]):
+            base = "%s/drm/%s" % (d.path, name)
+            w.file(base + "/dev", "226:%d\n" % minor)
+            w.file(base + "/uevent", "MAJOR=226\nMINOR=%d\nDEVNAME=dri/%s\nDEVTYPE=drm_minor\n" % (minor, name))
+            # as the kernel writes it: up to the GPU's parent, down to the GPU
+            w.symlink(base + "/device", "../../../" + d.bdf)
+            w.link(base + "/subsystem", "sys/class/drm")
+            w.link("sys/class/drm/" + name, base)
+    if not h.nv_minor:
+        return
+    w.file("proc/driver/nvidia/version",
+           "NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Tue Oct  8 03:22:07 UTC 2024\n"
+           "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n" % NVIDIA_VERSION)
+    for bdf, minor in sorted(h.nv_minor.items()):
+        d = h.devs[bdf]
+        model, vbios = NVIDIA_MODEL.get(d.device, ("NVIDIA Graphics Device", "00.00.00.00.00"))
+        # a fixed, made-up UUID per host and function (the format nvidia-smi -L shows)
+        hx = hashlib.md5((h.name + bdf).encode()).hexdigest()
+        uuid = "GPU-%s-%s-%s-%s-%s" % (hx[:8], hx[8:12], hx[12:16], hx[16:20], hx[20:])
+        w.file("proc/driver/nvidia/gpus/%s/information" % bdf,
+               "Model: \t\t %s\nIRQ:   \t\t %d\nGPU UUID: \t %s\nVideo BIOS: \t %s\n"
+               "Bus Type: \t PCIe\nDMA Size: \t 47 bits\nDMA Mask: \t 0x7fffffffffff\n"
+               "Bus Location: \t %s\nDevice Minor: \t %d\nGPU Firmware: \t %s\nGPU Excluded:\t No\n"
+               % (model, d.irq, uuid, vbios, bdf, minor, NVIDIA_VERSION))
+
+
 def gen_devnodes(h, w, drivers):
-    """gpupass/devnodes.txt, as `gpupass snapshot` records device nodes
-    (path type major:minor mode uid gid)."""
-    lines = []
+    """gpupass/devnodes.txt, as `gpupass snapshot` records device nodes (path type
+    major:minor mode uid gid; names sorted, directories followed by their entries)."""
+    nodes = {}
+
+    def node(path, typ, major=0, minor=0, mode=0o666, uid=0, gid=0):
+        nodes[path] = (typ, major, minor, mode, uid, gid)
+
     if h.kv.get("kvm", "yes") == "yes":
-        lines.append("dev/kvm char 10:232 0660 0 104")
+        node("dev/kvm", "char", 10, 232, 0o660, 0, GID_KVM)
     if h.iommu != "off":
-        lines.append("dev/vfio dir 0:0 0755 0 0")
-        lines.append("dev/vfio/vfio char 10:196 0666 0 0")
+        node("dev/vfio", "dir", mode=0o755)
+        node("dev/vfio/vfio", "char", 10, 196, 0o666)
         for d in h.order:
             if d.opts.get("drv") == "vfio-pci" and d.group is not None and d.bdf.endswith(".0"):
-                lines.append("dev/vfio/%d char 511:%d 0600 0 0" % (d.group, d.group))
-    if any(drv in drivers for drv in ("i915", "amdgpu", "nouveau", "ast", "nvidia")):
-        lines.append("dev/dri dir 0:0 0755 0 0")
-        lines.append("dev/dri/card0 char 226:0 0660 0 44")
-        lines.append("dev/dri/renderD128 char 226:128 0660 0 105")
-    w.file("gpupass/devnodes.txt", "\n".join(lines) + "\n")
+                node("dev/vfio/%d" % d.group, "char", 511, d.group, 0o600)
+    if h.drm:
+        node("dev/dri", "dir", mode=0o755)
+        node("dev/dri/by-path", "dir", mode=0o755)
+    for d, card, render in h.drm:
+        node("dev/dri/card%d" % card, "char", 226, card, 0o660, 0, GID_VIDEO)
+        node("dev/dri/by-path/pci-%s-card" % d.bdf, "link", mode=0o777)
+        if render is not None:
+            node("dev/dri/renderD%d" % render, "char", 226, render, 0o660, 0, GID_RENDER)
+            node("dev/dri/by-path/pci-%s-render" % d.bdf, "link", mode=0o777)
+    if h.nv_minor:
+        # nvidia-modprobe makes these 0666 root:root; nvidia-uvm's two only once
+        # `nvidia-modprobe -u -c=0` (or nvidia-persistenced) ran: `nvidia_nodes partial`
+        node("dev/nvidiactl", "char", 195, 255)
+        node("dev/nvidia-modeset", "char", 195, 254)
+        for minor in sorted(h.nv_minor.values()):
+            node("dev/nvidia%d" % minor, "char", 195, minor)
+        if h.kv.get("nvidia_nodes", "all") == "all":
+            node("dev/nvidia-uvm", "char", h.majors["nvidia-uvm"], 0)
+            node("dev/nvidia-uvm-tools", "char", h.majors["nvidia-uvm"], 1)
+        node("dev/nvidia-caps", "dir", mode=0o755)
+        node("dev/nvidia-caps/nvidia-cap1", "char", h.majors["nvidia-caps"], 1, 0o400)
+        node("dev/nvidia-caps/nvidia-cap2", "char", h.majors["nvidia-caps"], 2, 0o444)
+    if "kfd" in h.majors:
+        # systemd's 50-udev-default.rules: GROUP="render", Debian's render mode 0660
+        node("dev/kfd", "char", h.majors["kfd"], 0, 0o660, 0, GID_RENDER)
+    lines = []
+
+    def walk(parent):
+        kids = sorted((p for p in nodes if os.path.dirname(p) == parent), key=lambda p: p.encode())
+        for p in kids:
+            typ, major, minor, mode, uid, gid = nodes[p]
+            lines.append("%s %s %d:%d %04o %d %d" % (p, typ, major, minor, mode, uid, gid))
+            if typ == "dir":
+                walk(p)
+    walk("dev")
+    w.file("gpupass/devnodes.txt", "".join(l + "\n" for l in lines))
 
 
 def overlay(h, root):

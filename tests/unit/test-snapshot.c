@@ -145,6 +145,42 @@ static void make_root(const fixture *fx)
     puts_(fx, "gpupass/kmsg.txt", "[    1.000000] DMAR: IOMMU enabled\n");
 }
 
+#define IGPU "sys/devices/pci0000:00/0000:00:02.0"
+#define NV_UUID "GPU-4f1c2d3e-5a6b-7c8d-9e0f-a1b2c3d4e5f6"
+
+/* What `gpupass lxc` reads: an iGPU on i915 with its DRM minors (a
+ * connector and a simpledrm card that is no PCI function beside them), and
+ * the nvidia module's procfs. */
+static void make_gpu_nodes(const fixture *fx)
+{
+    puts_(fx, IGPU "/vendor", "0x8086\n");
+    puts_(fx, IGPU "/class", "0x030000\n");
+    link_(fx, IGPU "/driver", "../../../bus/pci/drivers/i915");
+    link_(fx, "sys/bus/pci/devices/0000:00:02.0", "../../../devices/pci0000:00/0000:00:02.0");
+    puts_(fx, IGPU "/drm/card0/dev", "226:0\n");
+    puts_(fx, IGPU "/drm/card0/uevent", "MAJOR=226\nMINOR=0\nDEVNAME=dri/card0\nDEVTYPE=drm_minor\n");
+    link_(fx, IGPU "/drm/card0/device", "../../../0000:00:02.0");
+    puts_(fx, IGPU "/drm/card0/card0-DP-1/status", "disconnected\n");
+    puts_(fx, IGPU "/drm/renderD128/dev", "226:128\n");
+    link_(fx, IGPU "/drm/renderD128/device", "../../../0000:00:02.0");
+    link_(fx, "sys/class/drm/card0", "../../devices/pci0000:00/0000:00:02.0/drm/card0");
+    link_(fx, "sys/class/drm/card0-DP-1", "../../devices/pci0000:00/0000:00:02.0/drm/card0/card0-DP-1");
+    link_(fx, "sys/class/drm/renderD128", "../../devices/pci0000:00/0000:00:02.0/drm/renderD128");
+    puts_(fx, "sys/devices/platform/simple-framebuffer.0/drm/card1/dev", "226:1\n");
+    link_(fx, "sys/class/drm/card1", "../../devices/platform/simple-framebuffer.0/drm/card1");
+    puts_(fx, "sys/class/drm/version", "drm 1.1.0 20060810\n");
+    puts_(fx, "proc/driver/nvidia/version",
+          "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22:07 UTC 2024\n"
+          "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n");
+    puts_(fx, "proc/driver/nvidia/gpus/0000:01:00.0/information",
+          "Model: \t\t NVIDIA GeForce RTX 4090\nIRQ:   \t\t 16\nGPU UUID: \t " NV_UUID "\n"
+          "Bus Location: \t 0000:01:00.0\nDevice Minor: \t 0\n");
+    puts_(fx, "proc/driver/nvidia/params", "ResmanDebugLevel: 4294967295\n");
+    /* A container's root (its users and groups) stays out. */
+    puts_(fx, "var/lib/lxc/200/rootfs/etc/group", "render:x:106:\n");
+    puts_(fx, "etc/pve/lxc/200.conf", "hostname: jellyfin\nunprivileged: 1\n");
+}
+
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
@@ -307,11 +343,55 @@ static void test_contents(void **state)
     assert_non_null(strstr(slurp(fx, "proc/cpuinfo", NULL), "processor\t: 1\n"));
 }
 
+static void test_gpu_nodes(void **state)
+{
+    fixture *fx = *state;
+    char p[PATH_MAX * 2], target[PATH_MAX];
+    ssize_t n;
+
+    make_gpu_nodes(fx);
+    snapshot_and_extract(fx, false);
+
+    /* DRM minors of the PCI GPU: class link, dev, device link. */
+    snprintf(p, sizeof(p), "%s/sys/class/drm/renderD128", fx->ext);
+    n = readlink(p, target, sizeof(target) - 1);
+    assert_true(n > 0);
+    target[n] = '\0';
+    assert_string_equal(target, "../../devices/pci0000:00/0000:00:02.0/drm/renderD128");
+    assert_string_equal(slurp(fx, "sys/class/drm/renderD128/dev", NULL), "226:128\n");
+    assert_string_equal(slurp(fx, "sys/class/drm/card0/dev", NULL), "226:0\n");
+    snprintf(p, sizeof(p), "%s/" IGPU "/drm/card0/device", fx->ext);
+    n = readlink(p, target, sizeof(target) - 1);
+    assert_true(n > 0);
+    target[n] = '\0';
+    assert_string_equal(target, "../../../0000:00:02.0");
+    assert_true(has(fx, IGPU "/drm/renderD128/device"));
+    /* Not connectors, not a DRM device that is no PCI function. */
+    assert_false(has(fx, "sys/class/drm/card0-DP-1"));
+    assert_false(has(fx, IGPU "/drm/card0/card0-DP-1"));
+    assert_false(has(fx, "sys/class/drm/card1"));
+    assert_false(has(fx, "sys/devices/platform"));
+
+    /* The nvidia module: version, Device Minor; the GPU UUID zeroed. */
+    assert_non_null(strstr(slurp(fx, "proc/driver/nvidia/version", NULL), "Kernel Module  550.127.05  "));
+    assert_non_null(strstr(slurp(fx, "proc/driver/nvidia/gpus/0000:01:00.0/information", NULL),
+                           "Device Minor: \t 0\n"));
+    assert_non_null(strstr(slurp(fx, "proc/driver/nvidia/gpus/0000:01:00.0/information", NULL),
+                           "GPU UUID: \t GPU-00000000-0000-0000-0000-000000000000\n"));
+    assert_false(has(fx, "proc/driver/nvidia/params"));
+
+    /* Container configs yes, a container's root never. */
+    assert_true(has(fx, "etc/pve/lxc/200.conf"));
+    assert_false(has(fx, "var/lib/lxc"));
+}
+
 static void test_identifiers(void **state)
 {
     fixture *fx = *state;
 
+    make_gpu_nodes(fx);
     snapshot_and_extract(fx, true);
+    assert_non_null(strstr(slurp(fx, "proc/driver/nvidia/gpus/0000:01:00.0/information", NULL), NV_UUID));
     assert_string_equal(slurp(fx, "sys/class/net/eno1/address", NULL), "3c:ec:ef:11:22:33\n");
     assert_string_equal(slurp(fx, "etc/hostname", NULL), "pve-secret-name\n");
     assert_non_null(strstr(slurp(fx, "etc/network/interfaces", NULL), "address 192.168.1.10/24"));
@@ -397,6 +477,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_contents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identifiers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic, setup, teardown),
