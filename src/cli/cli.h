@@ -87,3 +87,4 @@ int gp_cmd_unbind(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_status(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_vm(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_map(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv);

@@ -27,12 +27,13 @@ static void lint_help(void)
            "  /etc/modprobe.d/*.conf                        modprobe options, blacklists\n"
            "  /etc/initramfs-tools/modules                  modules in the initramfs\n"
            "  /etc/pve/qemu-server/<vmid>.conf              a Proxmox VM config\n"
+           "  /etc/pve/lxc/<ctid>.conf                      a Proxmox container config\n"
            "  /etc/pve/mapping/pci.cfg                      Proxmox cluster PCI mappings\n"
            "Each finding names the file and line, and the fix.\n"
            "\n"
            "With --root (a host directory, a snapshot, or / for this machine) the host's\n"
            "kernel version, CPU and PCI devices sharpen the rules (vfio_virqfd is only\n"
-           "wrong from 6.2 on; ids= that match no device present). A VM config or\n"
+           "wrong from 6.2 on; ids= that match no device present). A guest config or\n"
            "pci.cfg is always judged against a host: this machine, or the --root one.\n"
            "\n"
            "Options:\n"
@@ -133,7 +134,7 @@ int gp_cmd_lint(const gp_cli *cli, int argc, char **argv)
         t = gp_file_type_detect(argv[a], buf, len);
         /* A VM config or pci.cfg is about a host's devices and VMs: this
          * machine's, or the one --root names. */
-        if ((t == GP_FILE_PVE_VM || t == GP_FILE_PVE_MAPPING) && !ctx.guest) {
+        if ((t == GP_FILE_PVE_VM || t == GP_FILE_PVE_MAPPING || t == GP_FILE_PVE_CT) && !ctx.guest) {
             r = gp_cli_gpus_load(cli, "lint", 0, NULL, &g);
             if (r != 0)
                 return r;

@@ -25,6 +25,7 @@ static const gp_command commands[] = {
     { "unbind", gp_cmd_unbind, "give a GPU back to the drivers it had before bind" },
     { "status", gp_cmd_status, "drivers, overrides and VFIO group holders of the GPUs" },
     { "vm", gp_cmd_vm, "give a GPU to a Proxmox VM (hostpci, q35, OVMF), or lint VM configs" },
+    { "lxc", gp_cmd_lxc, "let a Proxmox container use a GPU: its real device nodes, or lint CT configs" },
     { "map", gp_cmd_map, "create the cluster PCI mapping for this node's GPU, or lint mappings" },
     { "snapshot", gp_cmd_snapshot, "capture what gpupass reads from this host into an archive" },
 };

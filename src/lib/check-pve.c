@@ -8,28 +8,6 @@
 #include "fileio.h"
 #include "pveguest.h"
 
-/* The installed pve-manager version, from dpkg's status database (what
- * `pveversion` reports as pve-manager/X). */
-static bool pve_version(const gp_host *h, char *ret, size_t len)
-{
-    _cleanup_free_ char *buf = NULL;
-    size_t n = 0;
-    const char *p;
-
-    if (gp_host_read_file(h, "var/lib/dpkg/status", 64u * 1024 * 1024, &buf, &n) < 0)
-        return false;
-    for (p = buf; (p = strstr(p, "Package: pve-manager\n")); p++) {
-        const char *end = strstr(p, "\n\n"), *v = strstr(p, "\nVersion: ");
-
-        if (v && (!end || v < end)) {
-            v += strlen("\nVersion: ");
-            snprintf(ret, len, "%.*s", (int)strcspn(v, "\n"), v);
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool entry_matches_any(const gp_check_ctx *ctx, const gp_pve_hostpci *e)
 {
     for (size_t i = 0; i < ctx->pci->n; i++)
@@ -55,7 +33,7 @@ void gp_check_pve(const gp_check_ctx *ctx, gp_findings *out)
     char version[64];
     gp_finding *f;
 
-    if (pve_version(ctx->h, version, sizeof(version)))
+    if (gp_pve_package_version(ctx->h, "pve-manager", version, sizeof(version)))
         gp_findings_add(out, GP_LAYER_PVE, "pve.version", GP_SEV_PASS, "Proxmox VE", "pve-manager %s, kernel %s",
                         version, ctx->kver.release[0] ? ctx->kver.release : "unknown");
     else

@@ -4,6 +4,7 @@
 
 #include "fileio.h"
 #include "lint-guest.h"
+#include "lint-lxc.h"
 #include "lint.h"
 
 const char *gp_file_type_to_string(gp_file_type t)
@@ -13,6 +14,8 @@ const char *gp_file_type_to_string(gp_file_type t)
         return "pve-vm";
     case GP_FILE_PVE_MAPPING:
         return "pve-mapping";
+    case GP_FILE_PVE_CT:
+        return "pve-ct";
     case GP_FILE_GRUB_DEFAULT:
         return "grub";
     case GP_FILE_KERNEL_CMDLINE:
@@ -64,6 +67,8 @@ gp_file_type gp_file_type_detect(const char *name, const char *buf, size_t len)
 
     if (strstr(name, "mapping/pci.cfg"))
         return GP_FILE_PVE_MAPPING;
+    if (strstr(name, "lxc/") && pve_vm_name(base))
+        return GP_FILE_PVE_CT;
     if ((strstr(name, "qemu-server/") && gp_endswith(base, ".conf")) || pve_vm_name(base))
         return GP_FILE_PVE_VM;
     if (strstr(name, "default/grub.d/") || strcmp(base, "grub") == 0)
@@ -122,13 +127,16 @@ int gp_lint_buffer(const gp_lint_ctx *ctx, const char *display, gp_file_type t, 
     switch (t) {
     case GP_FILE_PVE_VM:
     case GP_FILE_PVE_MAPPING:
+    case GP_FILE_PVE_CT:
         if (!ctx->guest) {
             f = gp_findings_add(out, display, "lint.needs-host", GP_SEV_INFO, "file type",
                                 "a Proxmox %s is judged against a host's devices; none was read",
-                                t == GP_FILE_PVE_VM ? "VM config" : "PCI mapping file");
+                                t == GP_FILE_PVE_MAPPING ? "PCI mapping file" : "guest config");
             gp_finding_add_line(out, f, display, 0, NULL);
         } else if (t == GP_FILE_PVE_VM) {
             (void)gp_vm_lint_config(ctx->guest, display, pve_vm_id(display), buf, len, out);
+        } else if (t == GP_FILE_PVE_CT) {
+            (void)gp_lxc_lint_config(ctx->guest, display, pve_vm_id(display), buf, len, out);
         } else {
             (void)gp_map_lint_config(ctx->guest, display, buf, len, out);
         }

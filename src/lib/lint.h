@@ -24,6 +24,7 @@ typedef enum gp_file_type {
     GP_FILE_INITRAMFS_MODULES,   /* /etc/initramfs-tools/modules */
     GP_FILE_PVE_VM,              /* /etc/pve/qemu-server/<vmid>.conf */
     GP_FILE_PVE_MAPPING,         /* /etc/pve/mapping/pci.cfg */
+    GP_FILE_PVE_CT,              /* /etc/pve/lxc/<ctid>.conf */
 } gp_file_type;
 
 const char *gp_file_type_to_string(gp_file_type t);   /* "grub", "kernel-cmdline", ... */

@@ -415,10 +415,38 @@ static bool value_ok(const char *value)
     return n > 0 && !strpbrk(value, "\r\n") && !is_space(value[0]) && !is_space(value[n - 1]);
 }
 
+/* Inserts "key: value" at line index at, as a main-section line; -EINVAL
+ * (nothing inserted) when PVE could not read it back as that key. */
+static int insert_new(gp_pveconf *c, size_t at, const char *key, const char *value)
+{
+    char *text;
+    int r;
+
+    if (asprintf(&text, "%s: %s", key, value) < 0)
+        return -ENOMEM;
+    r = insert_line(c, at, text, strlen(text));
+    if (r < 0) {
+        free(text);
+        return r;
+    }
+    classify(c->kind, &c->lines[at], GP_PVECONF_SECTION_MAIN);
+    if (c->lines[at].type != GP_PVECONF_LINE_KEY || c->lines[at].key_len != strlen(key)) {
+        free(c->lines[at].text);
+        memmove(&c->lines[at], &c->lines[at + 1], (c->n_lines - at - 1) * sizeof(c->lines[0]));
+        c->n_lines--;
+        for (size_t s = 1; s < c->n_sections; s++)
+            if (c->sections[s].header > at)
+                c->sections[s].header--;
+        return -EINVAL;
+    }
+    c->final_newline = true;
+    return 0;
+}
+
 int gp_pveconf_set(gp_pveconf *c, const char *key, const char *value)
 {
     long i;
-    size_t klen = strlen(key), vlen = strlen(value);
+    size_t vlen = strlen(value);
     char *text;
 
     if (!value_ok(value))
@@ -442,30 +470,32 @@ int gp_pveconf_set(gp_pveconf *c, const char *key, const char *value)
         l->len = l->value_off + vlen + tail;
         l->value_len = vlen;
     } else {
-        size_t at = insert_position(c, key);
-        int r;
+        int r = insert_new(c, insert_position(c, key), key, value);
 
-        if (asprintf(&text, "%s: %s", key, value) < 0)
-            return -ENOMEM;
-        r = insert_line(c, at, text, strlen(text));
-        if (r < 0) {
-            free(text);
+        if (r < 0)
             return r;
-        }
-        classify(c->kind, &c->lines[at], GP_PVECONF_SECTION_MAIN);
-        if (c->lines[at].type != GP_PVECONF_LINE_KEY || c->lines[at].key_len != klen) {
-            /* Not a key PVE could read back: take the line out again. */
-            free(c->lines[at].text);
-            memmove(&c->lines[at], &c->lines[at + 1], (c->n_lines - at - 1) * sizeof(c->lines[0]));
-            c->n_lines--;
-            for (size_t s = 1; s < c->n_sections; s++)
-                if (c->sections[s].header > at)
-                    c->sections[s].header--;
-            return -EINVAL;
-        }
     }
     c->final_newline = true;
     return 0;
+}
+
+int gp_pveconf_add(gp_pveconf *c, const char *key, const char *value)
+{
+    size_t vlen = strlen(value), end = main_end(c), last_key = SIZE_MAX;
+    int r;
+
+    if (!value_ok(value))
+        return -EINVAL;
+    for (size_t i = 0; i < end; i++) {
+        const gp_pveconf_line *l = &c->lines[i];
+
+        if (l->type == GP_PVECONF_LINE_KEY || l->type == GP_PVECONF_LINE_BAD)
+            last_key = i;
+        if (line_has_key(l, key) && l->value_len == vlen && memcmp(l->text + l->value_off, value, vlen) == 0)
+            return 0;
+    }
+    r = insert_new(c, last_key == SIZE_MAX ? insert_position(c, key) : last_key + 1, key, value);
+    return r < 0 ? r : 1;
 }
 
 int gp_pveconf_delete(gp_pveconf *c, const char *key)

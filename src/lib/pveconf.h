@@ -103,6 +103,10 @@ const char *gp_pveconf_line_key(const gp_pveconf_line *l, char *buf, size_t size
  * break, or whitespace at either end. Any edit leaves the file ending in "\n", as PVE's writer does.
  */
 int gp_pveconf_set(gp_pveconf *c, const char *key, const char *value);
+/* Adds one more "key: value" line to the main section, for the keys that
+ * repeat (raw lxc.* keys): after the last key line, unless a line with the
+ * same key and value is there already (then 0, else 1). */
+int gp_pveconf_add(gp_pveconf *c, const char *key, const char *value);
 /* Removes key's lines from the main section; 1 removed, 0 absent. */
 int gp_pveconf_delete(gp_pveconf *c, const char *key);
 

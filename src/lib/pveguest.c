@@ -386,3 +386,27 @@ void gp_pve_cluster_unlock(const gp_host *h, const char *name)
     snprintf(path, sizeof(path), "%s/priv/lock/%s", dir[0] ? dir : ".", name);
     (void)unlinkat(gp_host_rootfd(h), path, AT_REMOVEDIR);
 }
+
+bool gp_pve_package_version(const gp_host *h, const char *package, char *ret, size_t len)
+{
+    _cleanup_free_ char *buf = NULL, *head = NULL;
+    size_t n = 0;
+
+    if (gp_host_read_file(h, "var/lib/dpkg/status", 64u * 1024 * 1024, &buf, &n) < 0 ||
+        asprintf(&head, "Package: %s\n", package) < 0)
+        return false;
+    for (const char *p = buf; (p = strstr(p, head)); p++) {
+        const char *end = strstr(p, "\n\n"), *v = strstr(p, "\nVersion: ");
+
+        /* The stanza must start a line: "Package: pve-manager" inside
+         * another package's Depends does not count. */
+        if (p != buf && p[-1] != '\n')
+            continue;
+        if (v && (!end || v < end)) {
+            v += strlen("\nVersion: ");
+            snprintf(ret, len, "%.*s", (int)strcspn(v, "\n"), v);
+            return true;
+        }
+    }
+    return false;
+}

@@ -77,6 +77,10 @@ int gp_pve_vm_lock(const gp_host *h, unsigned vmid, unsigned timeout_ms, gp_erro
 int gp_pve_cluster_lock(const gp_host *h, const char *name, unsigned timeout_ms, gp_error *err);
 void gp_pve_cluster_unlock(const gp_host *h, const char *name);
 
+/* The installed version of a Debian package ("pve-manager": what
+ * `pveversion` reports), from dpkg's status database. */
+bool gp_pve_package_version(const gp_host *h, const char *package, char *ret, size_t len);
+
 /* "100" .. "999999999" (pve-vmid: a leading 1-9 and 2 to 8 more digits). */
 bool gp_pve_vmid_parse(const char *s, unsigned *ret);
 
