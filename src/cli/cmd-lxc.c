@@ -44,37 +44,6 @@ static void lxc_help(void)
            "2 refused or lint failures, 3 could not run.\n");
 }
 
-static int lxc_lint(const gp_cli *cli, int argc, char **argv)
-{
-    _cleanup_cli_gpus_ gp_cli_gpus g = { 0 };
-    _cleanup_findings_ gp_findings f = { 0 };
-    _cleanup_free_ unsigned *ids = NULL;
-    gp_check_ctx ctx;
-    bool quiet = false, json = false;
-    size_t n = 0;
-    int r;
-
-    r = gp_cli_findings_options("lxc lint", argc, argv, &quiet, &json, lxc_help);
-    if (r >= 0)
-        return r;
-    ids = calloc((size_t)argc + 1, sizeof(*ids));
-    if (!ids)
-        return gp_cli_error("out of memory");
-    for (int i = optind; i < argc; i++)
-        if (!gp_ctid_parse(argv[i], &ids[n++]))
-            return gp_cli_usage_error("lxc lint", "'%s' is not a CTID (100 to 999999999)", argv[i]);
-    r = gp_cli_gpus_load(cli, "lxc lint", 0, NULL, &g);
-    if (r != 0)
-        return r;
-    if (gp_check_ctx_init(&ctx, g.h, g.pci, g.gpus, g.crit) < 0)
-        return gp_cli_error("out of memory");
-    r = gp_lxc_lint(&ctx, ids, n, &f);
-    gp_check_ctx_done(&ctx);
-    if (r < 0)
-        return gp_cli_error("out of memory");
-    return gp_cli_findings_output(cli, &f, quiet, json);
-}
-
 static int parse_gid(const char *cmd, const char *opt, const char *arg, long *ret)
 {
     char *end;
@@ -111,7 +80,7 @@ int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv)
     int c, r;
 
     if (argc >= 2 && strcmp(argv[1], "lint") == 0)
-        return lxc_lint(cli, argc - 1, argv + 1);
+        return gp_cli_guest_lint(cli, "lxc lint", "CTID", argc - 1, argv + 1, lxc_help, gp_lxc_lint);
 
     optind = 0;
     opterr = 0;

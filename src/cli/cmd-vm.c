@@ -67,37 +67,6 @@ static void print_shell_word(const char *s)
     putchar('\'');
 }
 
-static int vm_lint(const gp_cli *cli, int argc, char **argv)
-{
-    _cleanup_cli_gpus_ gp_cli_gpus g = { 0 };
-    _cleanup_findings_ gp_findings f = { 0 };
-    _cleanup_free_ unsigned *vmids = NULL;
-    gp_check_ctx ctx;
-    bool quiet = false, json = false;
-    size_t n = 0;
-    int r;
-
-    r = gp_cli_findings_options("vm lint", argc, argv, &quiet, &json, vm_help);
-    if (r >= 0)
-        return r;
-    vmids = calloc((size_t)argc + 1, sizeof(*vmids));
-    if (!vmids)
-        return gp_cli_error("out of memory");
-    for (int i = optind; i < argc; i++)
-        if (!gp_pve_vmid_parse(argv[i], &vmids[n++]))
-            return gp_cli_usage_error("vm lint", "'%s' is not a VMID (100 to 999999999)", argv[i]);
-    r = gp_cli_gpus_load(cli, "vm lint", 0, NULL, &g);
-    if (r != 0)
-        return r;
-    if (gp_check_ctx_init(&ctx, g.h, g.pci, g.gpus, g.crit) < 0)
-        return gp_cli_error("out of memory");
-    r = gp_vm_lint(&ctx, vmids, n, &f);
-    gp_check_ctx_done(&ctx);
-    if (r < 0)
-        return gp_cli_error("out of memory");
-    return gp_cli_findings_output(cli, &f, quiet, json);
-}
-
 static int vm_libvirt(const gp_cli_gpus *g, int gpu, unsigned bus)
 {
     _cleanup_free_ char *xml = gp_vm_libvirt_xml(g->pci, &g->gpus->gpus[gpu], bus);
@@ -143,7 +112,7 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
     int c, r;
 
     if (argc >= 2 && strcmp(argv[1], "lint") == 0)
-        return vm_lint(cli, argc - 1, argv + 1);
+        return gp_cli_guest_lint(cli, "vm lint", "VMID", argc - 1, argv + 1, vm_help, gp_vm_lint);
 
     optind = 0;
     opterr = 0;

@@ -7,21 +7,19 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "fileio.h"
 #include "lint-guest.h"
+#include "lint-pveconf.h"
 #include "propstr.h"
 #include "pveconf.h"
 #include "pveguest.h"
 #include "pvemap.h"
 #include "strdist.h"
 
-#define CONF_READ_MAX (GP_PVECONF_MAX + 1)
 #define NET_READ_MAX (1024u * 1024)
 #define PCI_CFG_LABEL "/" GP_PVEMAP_PATH
 
@@ -93,41 +91,22 @@ static bool key_known(const char *key)
     return fam >= 0 && n <= key_families[fam].max;
 }
 
+/* How qemu-server names and reads VM configs, for lint-pveconf.c. */
+static const gp_pvelint_kind vm_kind = {
+    .prefix = "vm",
+    .name = "VM",
+    .id_name = "VMID",
+    .label_max = 90,
+    .conf = GP_PVECONF_QEMU,
+    .dir = "etc/pve/qemu-server",
+    .subject = "VM configs",
+    .plural = "VM configs",
+    .list_fix = "qm list   # the VMs of this node",
+    .locate = gp_pve_vm_locate,
+    .key_known = key_known,
+};
+
 /* ---- small helpers ---- */
-
-static bool pve_bool(const char *v)
-{
-    /* JSONSchema booleans: 1|on|yes|true, case-insensitive. */
-    return v && (strcasecmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
-                 strcasecmp(v, "true") == 0);
-}
-
-/* s as one shell word: bare when it is plain, else in single quotes (';'
- * joins hostpci IDs and would end the command). */
-static void shell_word(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-
-    if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,:=/+@%-") == strlen(s)) {
-        snprintf(buf, size, "%s", s);
-        return;
-    }
-    if (size < 3) {
-        if (size)
-            buf[0] = '\0';
-        return;
-    }
-    buf[o++] = '\'';
-    for (; *s && o + 6 < size; s++) {
-        if (*s == '\'') {
-            memcpy(buf + o, "'\\''", 4);
-            o += 4;
-        } else
-            buf[o++] = *s;
-    }
-    buf[o++] = '\'';
-    buf[o] = '\0';
-}
 
 static bool is_bridge_dev(const gp_check_ctx *ctx, int idx)
 {
@@ -156,53 +135,13 @@ typedef struct hp_entry {
 } hp_entry;
 
 typedef struct vm_lint {
-    const gp_check_ctx *ctx;
+    gp_pvelint base;           /* config, label, layer "VM <vmid>", findings */
     const guest_env *env;
-    const char *label;
-    unsigned vmid;
-    char vmid_s[16];           /* "100", or "VMID" when unknown */
-    char layer[96];
-    gp_pveconf conf;
-    gp_findings *out;
-    size_t first;              /* out->n when this VM's lint began */
     hp_entry *hp;
     size_t n_hp;
     bool running;
     bool onboot;
 } vm_lint;
-
-static gp_finding *add(vm_lint *v, const char *id, gp_severity sev, const char *subject, const char *fmt, ...)
-    _printf_(5, 6);
-static gp_finding *add(vm_lint *v, const char *id, gp_severity sev, const char *subject, const char *fmt, ...)
-{
-    gp_finding *f;
-    va_list ap;
-
-    va_start(ap, fmt);
-    f = gp_findings_addv(v->out, v->layer, id, sev, subject, fmt, ap);
-    va_end(ap);
-    return f;
-}
-
-static void add_conf_line(vm_lint *v, gp_finding *f, size_t idx)
-{
-    const gp_pveconf_line *l = &v->conf.lines[idx];
-
-    gp_finding_add_text(v->out, f, v->label, (unsigned)idx + 1, l->text, l->len);
-}
-
-/* The value of a KEY line, malloc'd. */
-static char *line_value(const gp_pveconf_line *l)
-{
-    return strndup(l->text + l->value_off, l->value_len);
-}
-
-static bool line_is_key(const gp_pveconf_line *l, const char *key)
-{
-    size_t n = strlen(key);
-
-    return l->type == GP_PVECONF_LINE_KEY && l->key_len == n && memcmp(l->text, key, n) == 0;
-}
 
 /* True when a later line of the main section sets the same key: PVE's
  * parser keeps the last one, so only that one is judged. */
@@ -221,14 +160,14 @@ static bool superseded(const gp_pveconf *c, size_t idx)
  * 1 found, 0 absent, -ENOMEM. */
 static int main_get(vm_lint *v, const char *key, char **ret, long *ret_line)
 {
-    long i = gp_pveconf_find(&v->conf, 0, key);
+    long i = gp_pveconf_find(&v->base.conf, 0, key);
 
     *ret = NULL;
     if (ret_line)
         *ret_line = i;
     if (i < 0)
         return 0;
-    *ret = line_value(&v->conf.lines[i]);
+    *ret = gp_pveconf_line_value(&v->base.conf.lines[i]);
     return *ret ? 1 : -ENOMEM;
 }
 
@@ -237,8 +176,8 @@ static void qm_set(const vm_lint *v, const char *key, const char *value, char *b
 {
     char word[1024];
 
-    shell_word(value, word, sizeof(word));
-    snprintf(buf, size, "qm set %s --%s %s", v->vmid_s, key, word);
+    gp_pvelint_shell_word(value, word, sizeof(word));
+    snprintf(buf, size, "qm set %s --%s %s", v->base.id_s, key, word);
 }
 
 /* The hostpci value with one property replaced (value) or removed (NULL),
@@ -265,78 +204,20 @@ static void set_hp_fix(vm_lint *v, gp_finding *f, const hp_entry *e, const char 
     char key[32], cmd[1400];
 
     if (!new_value) {
-        v->out->oom = true;   /* the value parsed before: only memory can fail */
+        v->base.out->oom = true;   /* the value parsed before: only memory can fail */
         return;
     }
     snprintf(key, sizeof(key), "hostpci%u", e->index);
     qm_set(v, key, new_value, cmd, sizeof(cmd));
-    gp_finding_set_fix(v->out, f, "%s%s%s\n# the line then reads: %s: %s", cmd, note ? "   # " : "", note ? note : "",
-                       key, new_value);
+    gp_finding_set_fix(v->base.out, f, "%s%s%s\n# the line then reads: %s: %s", cmd, note ? "   # " : "",
+                       note ? note : "", key, new_value);
 }
 
 /* ---- config syntax ---- */
 
-/* What a malformed line most likely meant: leading blanks dropped, the key
- * lower-cased, "key value" or "key=value" turned into "key: value". Only
- * offered when the result is a known key with a value. */
-static bool bad_line_guess(const gp_pveconf_line *l, char *buf, size_t size)
-{
-    const char *t = l->text, *end = l->text + l->len;
-    char key[64];
-    size_t k = 0;
-
-    while (t < end && isspace((unsigned char)*t))
-        t++;
-    while (t < end && (isalpha((unsigned char)*t) || *t == '_' || *t == '-') && k + 1 < sizeof(key))
-        key[k++] = (char)tolower((unsigned char)*t++);
-    while (t < end && isdigit((unsigned char)*t) && k + 1 < sizeof(key))
-        key[k++] = *t++;
-    key[k] = '\0';
-    if (k == 0 || !key_known(key) || strcmp(key, "delete") == 0)
-        return false;
-    if (t >= end || (*t != ':' && *t != '=' && !isspace((unsigned char)*t)))
-        return false;
-    if (*t == ':' || *t == '=')
-        t++;
-    while (t < end && isspace((unsigned char)*t))
-        t++;
-    while (end > t && isspace((unsigned char)end[-1]))
-        end--;
-    if (t == end)
-        return false;
-    snprintf(buf, size, "%s: %.*s", key, (int)(end - t), t);
-    return true;
-}
-
-static void check_bad_lines(vm_lint *v)
-{
-    for (size_t i = 0; i < v->conf.n_lines; i++) {
-        const gp_pveconf_line *l = &v->conf.lines[i];
-        const gp_pveconf_section *s = &v->conf.sections[l->section];
-        char guess[600], where[200] = "";
-        gp_finding *f;
-
-        if (l->type != GP_PVECONF_LINE_BAD)
-            continue;
-        if (s->type != GP_PVECONF_SECTION_MAIN)
-            snprintf(where, sizeof(where), " (in [%.150s])", s->name ? s->name : "?");
-        /* parse_vm_config skips a line it cannot parse ("unable to parse"),
-         * so the setting is not in force, and PVE's next write drops it. */
-        f = add(v, "vm.bad-line", GP_SEV_FAIL, "config syntax",
-                "line %zu%s is not a setting PVE can read: %s; PVE ignores it and drops it on its next write", i + 1,
-                where, l->why_bad ? l->why_bad : "malformed");
-        add_conf_line(v, f, i);
-        if (bad_line_guess(l, guess, sizeof(guess)))
-            gp_finding_set_fix(v->out, f, "line %zu should read: %s", i + 1, guess);
-        else
-            gp_finding_set_fix(v->out, f, "delete line %zu of %s (or write it as \"key: value\" with a key PVE knows)",
-                               i + 1, v->label);
-    }
-}
-
 static void check_duplicates(vm_lint *v)
 {
-    const gp_pveconf *c = &v->conf;
+    const gp_pveconf *c = &v->base.conf;
 
     for (size_t i = 0; i < c->n_lines; i++) {
         const gp_pveconf_line *l = &c->lines[i];
@@ -363,24 +244,24 @@ static void check_duplicates(vm_lint *v)
         gp_pveconf_line_key(l, key, sizeof(key));
         /* parse_vm_config assigns $conf->{$key} line by line: the last one
          * wins, the others are lost at the next write. */
-        f = add(v, "vm.duplicate-key", GP_SEV_WARN, "config syntax",
-                "'%s' is set %zu times; PVE keeps only the last one (line %zu) and drops the others on its next write",
-                key, count, last + 1);
+        f = gp_pvelint_add(&v->base, "vm.duplicate-key", GP_SEV_WARN, "config syntax",
+                           "'%s' is set %zu times; PVE keeps only the last one (line %zu) and drops the others on its "
+                           "next write", key, count, last + 1);
         for (size_t j = i; j < c->n_lines; j++)
-            if (line_is_key(&c->lines[j], key) && c->lines[j].section == 0)
-                add_conf_line(v, f, j);
+            if (gp_pveconf_line_is_key(&c->lines[j], key) && c->lines[j].section == 0)
+                gp_pvelint_add_line(&v->base, f, j);
         {
-            _cleanup_free_ char *val = line_value(&c->lines[last]);
+            _cleanup_free_ char *val = gp_pveconf_line_value(&c->lines[last]);
             char cmd[1200];
 
             if (!val) {
-                v->out->oom = true;
+                v->base.out->oom = true;
                 return;
             }
             qm_set(v, key, val, cmd, sizeof(cmd));
-            gp_finding_set_fix(v->out, f, "%s   # PVE rewrites the file with the one line that is in force now;\n"
-                                          "# or delete the other '%s:' lines if the value you meant is another one",
-                               cmd, key);
+            gp_finding_set_fix(v->base.out, f,
+                               "%s   # PVE rewrites the file with the one line that is in force now;\n"
+                               "# or delete the other '%s:' lines if the value you meant is another one", cmd, key);
         }
     }
 }
@@ -427,7 +308,7 @@ static long family_free_slot(vm_lint *v, int fam)
         char key[64];
 
         snprintf(key, sizeof(key), "%s%u", key_families[fam].prefix, n);
-        if (gp_pveconf_find(&v->conf, 0, key) < 0)
+        if (gp_pveconf_find(&v->base.conf, 0, key) < 0)
             return n;
     }
     return -1;
@@ -435,8 +316,8 @@ static long family_free_slot(vm_lint *v, int fam)
 
 static void check_unknown_keys(vm_lint *v)
 {
-    for (size_t i = 0; i < v->conf.n_lines; i++) {
-        const gp_pveconf_line *l = &v->conf.lines[i];
+    for (size_t i = 0; i < v->base.conf.n_lines; i++) {
+        const gp_pveconf_line *l = &v->base.conf.lines[i];
         _cleanup_free_ char *val = NULL;
         char key[64], sugg[64], cmd[1200];
         unsigned n = 0;
@@ -448,9 +329,9 @@ static void check_unknown_keys(vm_lint *v)
         gp_pveconf_line_key(l, key, sizeof(key));
         if (key_known(key))
             continue;
-        val = line_value(l);
+        val = gp_pveconf_line_value(l);
         if (!val) {
-            v->out->oom = true;
+            v->base.out->oom = true;
             return;
         }
         fam = key_family(key, &n);
@@ -458,32 +339,33 @@ static void check_unknown_keys(vm_lint *v)
             /* Numbered beyond the family's last member: not in $confdesc. */
             long slot = family_free_slot(v, fam);
 
-            f = add(v, "vm.unknown-key", GP_SEV_WARN, "keys",
-                    "'%s' is not a setting PVE knows (%s0 to %s%u); PVE ignores it and drops it on its next write",
-                    key, key_families[fam].prefix, key_families[fam].prefix, key_families[fam].max);
-            add_conf_line(v, f, i);
+            f = gp_pvelint_add(&v->base, "vm.unknown-key", GP_SEV_WARN, "keys",
+                               "'%s' is not a setting PVE knows (%s0 to %s%u); PVE ignores it and drops it on its "
+                               "next write", key, key_families[fam].prefix, key_families[fam].prefix,
+                               key_families[fam].max);
+            gp_pvelint_add_line(&v->base, f, i);
             if (slot >= 0) {
                 snprintf(sugg, sizeof(sugg), "%s%ld", key_families[fam].prefix, slot);
                 qm_set(v, sugg, val, cmd, sizeof(cmd));
-                gp_finding_set_fix(v->out, f, "%s   # a free slot\n# the line then reads: %s: %s", cmd, sugg, val);
+                gp_finding_set_fix(v->base.out, f, "%s   # a free slot\n# the line then reads: %s: %s", cmd, sugg, val);
             } else
-                gp_finding_set_fix(v->out, f, "delete line %zu: every %s slot is taken", i + 1,
+                gp_finding_set_fix(v->base.out, f, "delete line %zu: every %s slot is taken", i + 1,
                                    key_families[fam].prefix);
             continue;
         }
         if (key_suggest(key, sugg, sizeof(sugg))) {
-            f = add(v, "vm.unknown-key", GP_SEV_WARN, "keys",
-                    "'%s' is not a setting PVE knows (did you mean '%s'?); PVE ignores it and drops it on its next "
-                    "write", key, sugg);
-            add_conf_line(v, f, i);
+            f = gp_pvelint_add(&v->base, "vm.unknown-key", GP_SEV_WARN, "keys",
+                               "'%s' is not a setting PVE knows (did you mean '%s'?); PVE ignores it and drops it on "
+                               "its next write", key, sugg);
+            gp_pvelint_add_line(&v->base, f, i);
             qm_set(v, sugg, val, cmd, sizeof(cmd));
-            gp_finding_set_fix(v->out, f, "%s\n# the line then reads: %s: %s", cmd, sugg, val);
+            gp_finding_set_fix(v->base.out, f, "%s\n# the line then reads: %s: %s", cmd, sugg, val);
         } else {
-            f = add(v, "vm.unknown-key", GP_SEV_WARN, "keys",
-                    "'%s' is not a setting PVE knows; PVE ignores it and drops it on its next write", key);
-            add_conf_line(v, f, i);
-            gp_finding_set_fix(v->out, f, "delete line %zu of %s (`qm config %s` shows what PVE reads)", i + 1,
-                               v->label, v->vmid_s);
+            f = gp_pvelint_add(&v->base, "vm.unknown-key", GP_SEV_WARN, "keys",
+                               "'%s' is not a setting PVE knows; PVE ignores it and drops it on its next write", key);
+            gp_pvelint_add_line(&v->base, f, i);
+            gp_finding_set_fix(v->base.out, f, "delete line %zu of %s (`qm config %s` shows what PVE reads)", i + 1,
+                               v->base.label, v->base.id_s);
         }
     }
 }
@@ -541,10 +423,10 @@ static void hp_clear(hp_entry *e)
 static int hp_add_devices(vm_lint *v, hp_entry *e, const char *id, bool *found)
 {
     *found = false;
-    if (!v->ctx->pci)
+    if (!v->base.ctx->pci)
         return 0;
-    for (size_t d = 0; d < v->ctx->pci->n; d++)
-        if (gp_pve_id_matches(id, v->ctx->pci->devs[d].name)) {
+    for (size_t d = 0; d < v->base.ctx->pci->n; d++)
+        if (gp_pve_id_matches(id, v->base.ctx->pci->devs[d].name)) {
             *found = true;
             if (gp_idx_list_add(&e->devs, (int)d) < 0)
                 return -ENOMEM;
@@ -570,22 +452,23 @@ static int hp_check_host(vm_lint *v, hp_entry *e, const char *host)
             p++;
     }
     if (!ids) {
-        f = add(v, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci", "hostpci%u names no device", e->index);
-        add_conf_line(v, f, e->line);
-        gp_finding_set_fix(v->out, f, "qm set %s --hostpci%u 0000:BB:SS   # the GPU's slot (`gpupass list`)",
-                           v->vmid_s, e->index);
+        f = gp_pvelint_add(&v->base, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci", "hostpci%u names no device",
+                           e->index);
+        gp_pvelint_add_line(&v->base, f, e->line);
+        gp_finding_set_fix(v->base.out, f, "qm set %s --hostpci%u 0000:BB:SS   # the GPU's slot (`gpupass list`)",
+                           v->base.id_s, e->index);
         return 0;
     }
     for (char **id = ids; *id; id++) {
         bool upper, found;
 
         if (!hp_id_valid(*id, &upper)) {
-            f = add(v, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
-                    "hostpci%u: '%s' is not a PCI address PVE accepts ([DOMAIN:]BUS:SLOT[.FUNC] in hex, e.g. "
-                    "0000:01:00); the VM will not start", e->index, *id);
-            add_conf_line(v, f, e->line);
-            gp_finding_set_fix(v->out, f, "qm set %s --hostpci%u 0000:BB:SS   # the device's address from "
-                                          "`gpupass list` or `lspci -D`", v->vmid_s, e->index);
+            f = gp_pvelint_add(&v->base, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
+                               "hostpci%u: '%s' is not a PCI address PVE accepts ([DOMAIN:]BUS:SLOT[.FUNC] in hex, "
+                               "e.g. 0000:01:00); the VM will not start", e->index, *id);
+            gp_pvelint_add_line(&v->base, f, e->line);
+            gp_finding_set_fix(v->base.out, f, "qm set %s --hostpci%u 0000:BB:SS   # the device's address from "
+                                               "`gpupass list` or `lspci -D`", v->base.id_s, e->index);
             all_found = false;
             continue;
         }
@@ -599,10 +482,10 @@ static int hp_check_host(vm_lint *v, hp_entry *e, const char *host)
                 *c = (char)tolower((unsigned char)*c);
             for (char *c = hostv; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-            f = add(v, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
-                    "hostpci%u: '%s' has upper-case hex; PVE accepts only lower case (%s), so the VM will not start",
-                    e->index, *id, lower);
-            add_conf_line(v, f, e->line);
+            f = gp_pvelint_add(&v->base, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
+                               "hostpci%u: '%s' has upper-case hex; PVE accepts only lower case (%s), so the VM will "
+                               "not start", e->index, *id, lower);
+            gp_pvelint_add_line(&v->base, f, e->line);
             fixed = hp_value_with(e, "host", hostv);
             set_hp_fix(v, f, e, fixed, NULL);
             all_found = false;
@@ -610,18 +493,18 @@ static int hp_check_host(vm_lint *v, hp_entry *e, const char *host)
         }
         if (hp_add_devices(v, e, *id, &found) < 0)
             return -ENOMEM;
-        if (!found && v->ctx->pci) {
-            f = add(v, "vm.hostpci-missing", GP_SEV_FAIL, "hostpci",
-                    "hostpci%u: no PCI device found for '%s' on this host; the VM will not start (addresses move "
-                    "when cards are added, removed or the firmware changes)", e->index, *id);
-            add_conf_line(v, f, e->line);
+        if (!found && v->base.ctx->pci) {
+            f = gp_pvelint_add(&v->base, "vm.hostpci-missing", GP_SEV_FAIL, "hostpci",
+                               "hostpci%u: no PCI device found for '%s' on this host; the VM will not start "
+                               "(addresses move when cards are added, removed or the firmware changes)", e->index, *id);
+            gp_pvelint_add_line(&v->base, f, e->line);
             {
                 _cleanup_free_ char *fixed = hp_value_with(e, "host", "<address>");
                 char key[32], cmd[1400];
 
                 snprintf(key, sizeof(key), "hostpci%u", e->index);
                 qm_set(v, key, fixed ? fixed : "<address>", cmd, sizeof(cmd));
-                gp_finding_set_fix(v->out, f, "gpupass list   # the addresses this host has; then\n%s", cmd);
+                gp_finding_set_fix(v->base.out, f, "gpupass list   # the addresses this host has; then\n%s", cmd);
             }
             all_found = false;
         }
@@ -662,23 +545,23 @@ static int hp_check_mapping(vm_lint *v, hp_entry *e)
     bool any_bad = false;
 
     if (!env->have_map) {
-        f = add(v, "vm.mapping-missing", GP_SEV_FAIL, "mapping",
-                "hostpci%u: PCI device mapping not found for '%s': there is no %s; the VM will not start", e->index,
-                e->mapping, PCI_CFG_LABEL);
-        add_conf_line(v, f, e->line);
-        gp_finding_set_fix(v->out, f, "gpupass map %s --gpu <address> --apply   # creates the mapping with this "
-                                      "node's entry (Datacenter > Resource Mappings does the same)", e->mapping);
+        f = gp_pvelint_add(&v->base, "vm.mapping-missing", GP_SEV_FAIL, "mapping",
+                           "hostpci%u: PCI device mapping not found for '%s': there is no %s; the VM will not start",
+                           e->index, e->mapping, PCI_CFG_LABEL);
+        gp_pvelint_add_line(&v->base, f, e->line);
+        gp_finding_set_fix(v->base.out, f, "gpupass map %s --gpu <address> --apply   # creates the mapping with this "
+                                           "node's entry (Datacenter > Resource Mappings does the same)", e->mapping);
         return 0;
     }
     e->map_section = gp_pvemap_find(&env->map, e->mapping);
     if (e->map_section < 0) {
-        f = add(v, "vm.mapping-missing", GP_SEV_FAIL, "mapping",
-                "hostpci%u: PCI device mapping not found for '%s': %s has no such mapping; the VM will not start",
-                e->index, e->mapping, PCI_CFG_LABEL);
-        add_conf_line(v, f, e->line);
-        gp_finding_add_line(v->out, f, PCI_CFG_LABEL, 0, NULL);
-        gp_finding_set_fix(v->out, f, "gpupass map %s --gpu <address> --apply   # creates the mapping with this "
-                                      "node's entry", e->mapping);
+        f = gp_pvelint_add(&v->base, "vm.mapping-missing", GP_SEV_FAIL, "mapping",
+                           "hostpci%u: PCI device mapping not found for '%s': %s has no such mapping; the VM will not "
+                           "start", e->index, e->mapping, PCI_CFG_LABEL);
+        gp_pvelint_add_line(&v->base, f, e->line);
+        gp_finding_add_line(v->base.out, f, PCI_CFG_LABEL, 0, NULL);
+        gp_finding_set_fix(v->base.out, f, "gpupass map %s --gpu <address> --apply   # creates the mapping with this "
+                                           "node's entry", e->mapping);
         return 0;
     }
     if (!env->node)
@@ -688,14 +571,14 @@ static int hp_check_mapping(vm_lint *v, hp_entry *e)
         if (s->entries[i].node && strcmp(s->entries[i].node, env->node) == 0)
             e->alternatives++;
     if (e->alternatives == 0) {
-        f = add(v, "vm.mapping-missing", GP_SEV_FAIL, "mapping",
-                "hostpci%u: PCI device mapping not found for '%s': it has no map entry for node %s; the VM will "
-                "not start on this node", e->index, e->mapping, env->node);
-        add_conf_line(v, f, e->line);
-        gp_finding_add_text(v->out, f, PCI_CFG_LABEL, (unsigned)s->header + 1, env->map.lines[s->header].text,
+        f = gp_pvelint_add(&v->base, "vm.mapping-missing", GP_SEV_FAIL, "mapping",
+                           "hostpci%u: PCI device mapping not found for '%s': it has no map entry for node %s; the VM "
+                           "will not start on this node", e->index, e->mapping, env->node);
+        gp_pvelint_add_line(&v->base, f, e->line);
+        gp_finding_add_text(v->base.out, f, PCI_CFG_LABEL, (unsigned)s->header + 1, env->map.lines[s->header].text,
                             env->map.lines[s->header].len);
-        gp_finding_set_fix(v->out, f, "gpupass map %s --gpu <address> --apply   # adds this node's entry; other "
-                                      "nodes' entries stay", e->mapping);
+        gp_finding_set_fix(v->base.out, f, "gpupass map %s --gpu <address> --apply   # adds this node's entry; other "
+                                           "nodes' entries stay", e->mapping);
         return 0;
     }
     f = NULL;
@@ -708,8 +591,8 @@ static int hp_check_mapping(vm_lint *v, hp_entry *e)
             continue;
         if (!me->valid)
             n = 0;
-        else if (v->ctx->pci) {
-            n = gp_pvemap_entry_check(v->ctx->h, v->ctx->pci, s, me, &problems);
+        else if (v->base.ctx->pci) {
+            n = gp_pvemap_entry_check(v->base.ctx->h, v->base.ctx->pci, s, me, &problems);
             if (n < 0)
                 return n;
         } else
@@ -720,21 +603,21 @@ static int hp_check_mapping(vm_lint *v, hp_entry *e)
             continue;
         }
         if (!any_bad) {
-            f = add(v, "vm.mapping-invalid", GP_SEV_FAIL, "mapping",
-                    "hostpci%u: PCI device mapping invalid (hardware probably changed): '%s' no longer matches "
-                    "this node's hardware; the VM will not start", e->index, e->mapping);
-            add_conf_line(v, f, e->line);
-            gp_finding_set_fix(v->out, f, "gpupass map %s --gpu %.*s --apply   # rewrites this node's entry from "
-                                          "the hardware (gpupass map lint shows every entry)", e->mapping,
+            f = gp_pvelint_add(&v->base, "vm.mapping-invalid", GP_SEV_FAIL, "mapping",
+                               "hostpci%u: PCI device mapping invalid (hardware probably changed): '%s' no longer "
+                               "matches this node's hardware; the VM will not start", e->index, e->mapping);
+            gp_pvelint_add_line(&v->base, f, e->line);
+            gp_finding_set_fix(v->base.out, f, "gpupass map %s --gpu %.*s --apply   # rewrites this node's entry from "
+                                               "the hardware (gpupass map lint shows every entry)", e->mapping,
                                me->path ? (int)strcspn(me->path, ";") : 9, me->path ? me->path : "<address>");
             any_bad = true;
         }
         if (!me->valid)
-            gp_finding_add_text(v->out, f, PCI_CFG_LABEL, (unsigned)me->line + 1,
+            gp_finding_add_text(v->base.out, f, PCI_CFG_LABEL, (unsigned)me->line + 1,
                                 "the map line does not parse (it needs node=, path= and id=)",
                                 strlen("the map line does not parse (it needs node=, path= and id=)"));
         for (char **p = problems; p && *p; p++)
-            gp_finding_add_line(v->out, f, PCI_CFG_LABEL, (unsigned)me->line + 1, *p);
+            gp_finding_add_line(v->base.out, f, PCI_CFG_LABEL, (unsigned)me->line + 1, *p);
     }
     e->usable = !any_bad && e->devs.n > 0;
     return 0;
@@ -742,8 +625,8 @@ static int hp_check_mapping(vm_lint *v, hp_entry *e)
 
 static int collect_hostpci(vm_lint *v)
 {
-    for (size_t i = 0; i < v->conf.n_lines; i++) {
-        const gp_pveconf_line *l = &v->conf.lines[i];
+    for (size_t i = 0; i < v->base.conf.n_lines; i++) {
+        const gp_pveconf_line *l = &v->base.conf.lines[i];
         char key[64];
         unsigned n;
         hp_entry *e;
@@ -756,7 +639,7 @@ static int collect_hostpci(vm_lint *v)
         gp_pveconf_line_key(l, key, sizeof(key));
         fam = key_family(key, &n);
         if (fam < 0 || strcmp(key_families[fam].prefix, "hostpci") != 0 || n > key_families[fam].max ||
-            superseded(&v->conf, i))
+            superseded(&v->base.conf, i))
             continue;
         e = realloc(v->hp, (v->n_hp + 1) * sizeof(*e));
         if (!e)
@@ -764,19 +647,19 @@ static int collect_hostpci(vm_lint *v)
         v->hp = e;
         e = &v->hp[v->n_hp++];
         *e = (hp_entry){ .line = i, .index = n, .map_section = -1 };
-        e->value = line_value(l);
+        e->value = gp_pveconf_line_value(l);
         if (!e->value)
             return -ENOMEM;
         r = gp_propstr_parse(e->value, "host", &e->props);
         if (r == -ENOMEM)
             return r;
         if (r < 0) {
-            f = add(v, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
-                    "hostpci%u: not a property string PVE can read (an empty key, or two values without \"key=\"); "
-                    "the VM will not start", n);
-            add_conf_line(v, f, i);
-            gp_finding_set_fix(v->out, f, "qm set %s --hostpci%u 0000:BB:SS[,pcie=1][,x-vga=1]   # or "
-                                          "mapping=NAME; one bare value only, the address", v->vmid_s, n);
+            f = gp_pvelint_add(&v->base, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
+                               "hostpci%u: not a property string PVE can read (an empty key, or two values without "
+                               "\"key=\"); the VM will not start", n);
+            gp_pvelint_add_line(&v->base, f, i);
+            gp_finding_set_fix(v->base.out, f, "qm set %s --hostpci%u 0000:BB:SS[,pcie=1][,x-vga=1]   # or "
+                                               "mapping=NAME; one bare value only, the address", v->base.id_s, n);
             continue;
         }
         e->parsed = true;
@@ -785,18 +668,18 @@ static int collect_hostpci(vm_lint *v)
         if (host && e->mapping) {
             _cleanup_free_ char *fixed = hp_value_with(e, "mapping", NULL);
 
-            f = add(v, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
-                    "hostpci%u: Cannot set both 'host' and 'mapping'; the VM will not start", n);
-            add_conf_line(v, f, i);
+            f = gp_pvelint_add(&v->base, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
+                               "hostpci%u: Cannot set both 'host' and 'mapping'; the VM will not start", n);
+            gp_pvelint_add_line(&v->base, f, i);
             set_hp_fix(v, f, e, fixed, "or keep mapping= and drop the address");
             continue;
         }
         if (!host && !e->mapping) {
-            f = add(v, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
-                    "hostpci%u: Either 'host' or 'mapping' must be set; the VM will not start", n);
-            add_conf_line(v, f, i);
-            gp_finding_set_fix(v->out, f, "qm set %s --hostpci%u 0000:BB:SS,%s   # the device's address from "
-                                          "`gpupass list`, or mapping=NAME", v->vmid_s, n, e->value);
+            f = gp_pvelint_add(&v->base, "vm.hostpci-invalid", GP_SEV_FAIL, "hostpci",
+                               "hostpci%u: Either 'host' or 'mapping' must be set; the VM will not start", n);
+            gp_pvelint_add_line(&v->base, f, i);
+            gp_finding_set_fix(v->base.out, f, "qm set %s --hostpci%u 0000:BB:SS,%s   # the device's address from "
+                                               "`gpupass list`, or mapping=NAME", v->base.id_s, n, e->value);
             continue;
         }
         r = host ? hp_check_host(v, e, host) : hp_check_mapping(v, e);
@@ -829,7 +712,7 @@ static const gp_gpu *gpu_of(const gp_check_ctx *ctx, int dev)
  */
 static int check_groups(vm_lint *v, hp_entry *e)
 {
-    const gp_check_ctx *ctx = v->ctx;
+    const gp_check_ctx *ctx = v->base.ctx;
     gp_idx_list shared = { 0 }, seen_gpus = { 0 };
     bool critical = false;
     gp_finding *f;
@@ -868,20 +751,21 @@ static int check_groups(vm_lint *v, hp_entry *e)
             for (size_t g = 0; ctx->gpus && g < ctx->gpus->n; g++)
                 if (gp_idx_list_contains(&ctx->gpus->gpus[g].host_critical, shared.v[s]))
                     critical = true;
-    f = add(v, "vm.hostpci-group", critical ? GP_SEV_FAIL : GP_SEV_WARN, "IOMMU group",
-            "hostpci%u: its IOMMU group also holds %zu other device%s; PVE binds them to vfio-pci at VM start and "
-            "the host loses them%s", e->index, shared.n, shared.n == 1 ? "" : "s",
-            critical ? ", including what the host needs to stay up" : "");
-    add_conf_line(v, f, e->line);
+    f = gp_pvelint_add(&v->base, "vm.hostpci-group", critical ? GP_SEV_FAIL : GP_SEV_WARN, "IOMMU group",
+                       "hostpci%u: its IOMMU group also holds %zu other device%s; PVE binds them to vfio-pci at VM "
+                       "start and the host loses them%s", e->index, shared.n, shared.n == 1 ? "" : "s",
+                       critical ? ", including what the host needs to stay up" : "");
+    gp_pvelint_add_line(&v->base, f, e->line);
     for (size_t s = 0; s < shared.n; s++) {
         const char *why = ctx->crit ? gp_hostcrit_reason(ctx->crit, shared.v[s]) : NULL;
 
-        gp_finding_add_device_text(v->out, f, ctx->pci->devs[shared.v[s]].name, why);
+        gp_finding_add_device_text(v->base.out, f, ctx->pci->devs[shared.v[s]].name, why);
     }
-    gp_finding_set_fix(v->out, f, "move the card to a slot whose IOMMU group it has alone (`gpupass list` shows the "
-                                  "groups), or enable ACS in the firmware setup; the kernel parameter "
-                                  "pcie_acs_override=downstream,multifunction is the last resort and gives up "
-                                  "isolation between those devices");
+    gp_finding_set_fix(v->base.out, f,
+                       "move the card to a slot whose IOMMU group it has alone (`gpupass list` shows the "
+                       "groups), or enable ACS in the firmware setup; the kernel parameter "
+                       "pcie_acs_override=downstream,multifunction is the last resort and gives up "
+                       "isolation between those devices");
 out:
     free(shared.v);
     free(seen_gpus.v);
@@ -896,7 +780,7 @@ out:
  */
 static void check_host_driver(vm_lint *v, hp_entry *e)
 {
-    const gp_check_ctx *ctx = v->ctx;
+    const gp_check_ctx *ctx = v->base.ctx;
     const gp_pci_dev *first = NULL;
     const char *drv = gp_propstr_get(&e->props, "driver");
     const gp_gpu *gpu = NULL;
@@ -920,25 +804,25 @@ static void check_host_driver(vm_lint *v, hp_entry *e)
     }
     if (!first)
         return;
-    f = add(v, "vm.hostpci-host-driver", GP_SEV_WARN, "host driver",
-            "hostpci%u: %s is on %s%s; PVE unbinds %s when VM %s starts%s", e->index, first->name, first->driver,
-            n > 1 ? " (and more functions on host drivers)" : "", n > 1 ? "them" : "it", v->vmid_s,
-            console ? ", and this GPU drives the host console, which goes dark" : "");
-    add_conf_line(v, f, e->line);
+    f = gp_pvelint_add(&v->base, "vm.hostpci-host-driver", GP_SEV_WARN, "host driver",
+                       "hostpci%u: %s is on %s%s; PVE unbinds %s when VM %s starts%s", e->index, first->name,
+                       first->driver, n > 1 ? " (and more functions on host drivers)" : "", n > 1 ? "them" : "it",
+                       v->base.id_s, console ? ", and this GPU drives the host console, which goes dark" : "");
+    gp_pvelint_add_line(&v->base, f, e->line);
     for (size_t k = 0; k < e->devs.n; k++) {
         const gp_pci_dev *d = &ctx->pci->devs[e->devs.v[k]];
 
         if (d->driver && strcmp(d->driver, "vfio-pci") != 0 && !gp_pci_is_bridge(d))
-            gp_finding_add_device_text(v->out, f, d->name, d->driver);
+            gp_finding_add_device_text(v->base.out, f, d->name, d->driver);
     }
     if (gpu)
-        gp_finding_set_fix(v->out, f, "gpupass setup %s   # binds it to vfio-pci at every boot; add --apply",
+        gp_finding_set_fix(v->base.out, f, "gpupass setup %s   # binds it to vfio-pci at every boot; add --apply",
                            ctx->pci->devs[gpu->dev].name);
     else
-        gp_finding_set_fix(v->out, f, "echo 'options vfio-pci ids=%04x:%04x' > /etc/modprobe.d/vfio-%04x-%04x.conf "
-                                      "&& update-initramfs -u -k all   # binds every %04x:%04x device at boot",
-                           first->vendor_id, first->device_id, first->vendor_id, first->device_id, first->vendor_id,
-                           first->device_id);
+        gp_finding_set_fix(v->base.out, f,
+                           "echo 'options vfio-pci ids=%04x:%04x' > /etc/modprobe.d/vfio-%04x-%04x.conf "
+                           "&& update-initramfs -u -k all   # binds every %04x:%04x device at boot", first->vendor_id,
+                           first->device_id, first->vendor_id, first->device_id, first->vendor_id, first->device_id);
 }
 
 /* q35 for a machine type: keeps a pinned version ("pc-i440fx-8.1" ->
@@ -962,7 +846,7 @@ static int check_hp_options(vm_lint *v, hp_entry *e)
 
     if ((r = main_get(v, "machine", &machine, &machine_line)) < 0 || (r = main_get(v, "vga", &vga, &vga_line)) < 0)
         return r;
-    if (pve_bool(gp_propstr_get(&e->props, "pcie"))) {
+    if (gp_pveconf_bool(gp_propstr_get(&e->props, "pcie"))) {
         gp_propstr mp = { 0 };
         const char *type = NULL;
 
@@ -974,36 +858,36 @@ static int check_hp_options(vm_lint *v, hp_entry *e)
             _cleanup_free_ char *nopcie = hp_value_with(e, "pcie", NULL);
 
             q35_for(type, q35, sizeof(q35));
-            f = add(v, "vm.pcie-without-q35", GP_SEV_FAIL, "machine type",
-                    "hostpci%u has pcie=1 but the machine type is %s: q35 machine model is not enabled, so the VM "
-                    "will not start", e->index, type ? type : "the default i440fx");
-            add_conf_line(v, f, e->line);
+            f = gp_pvelint_add(&v->base, "vm.pcie-without-q35", GP_SEV_FAIL, "machine type",
+                               "hostpci%u has pcie=1 but the machine type is %s: q35 machine model is not enabled, so "
+                               "the VM will not start", e->index, type ? type : "the default i440fx");
+            gp_pvelint_add_line(&v->base, f, e->line);
             if (machine_line >= 0)
-                add_conf_line(v, f, (size_t)machine_line);
+                gp_pvelint_add_line(&v->base, f, (size_t)machine_line);
             if (!mp.n || mp.n == 1) {
                 char key[32], cmd[1400] = "";
 
                 snprintf(key, sizeof(key), "hostpci%u", e->index);
                 if (nopcie)
                     qm_set(v, key, nopcie, cmd, sizeof(cmd));
-                gp_finding_set_fix(v->out, f, "qm set %s --machine %s   # the guest sees a new chipset once%s%s",
-                                   v->vmid_s, q35, nopcie ? "\n# or keep the machine and drop pcie=1: " : "", cmd);
+                gp_finding_set_fix(v->base.out, f, "qm set %s --machine %s   # the guest sees a new chipset once%s%s",
+                                   v->base.id_s, q35, nopcie ? "\n# or keep the machine and drop pcie=1: " : "", cmd);
             }
             else {
                 _cleanup_free_ char *mv = NULL;
-                char cmd[600];
+                char cmd[1200];
 
                 if (gp_propstr_set(&mp, "type", q35) < 0 || !(mv = gp_propstr_format(&mp)))
-                    v->out->oom = true;
+                    v->base.out->oom = true;
                 if (mv) {
                     qm_set(v, "machine", mv, cmd, sizeof(cmd));
-                    gp_finding_set_fix(v->out, f, "%s   # the guest sees a new chipset once", cmd);
+                    gp_finding_set_fix(v->base.out, f, "%s   # the guest sees a new chipset once", cmd);
                 }
             }
         }
         gp_propstr_clear(&mp);
     }
-    if (pve_bool(gp_propstr_get(&e->props, "x-vga")) && vga) {
+    if (gp_pveconf_bool(gp_propstr_get(&e->props, "x-vga")) && vga) {
         gp_propstr vp = { 0 };
         const char *type = NULL;
 
@@ -1013,12 +897,12 @@ static int check_hp_options(vm_lint *v, hp_entry *e)
             /* x-vga drops the emulated VGA only when vga: is unset
              * (config_to_command); "none" and serialN have none. */
             if (!type || (strcmp(type, "none") != 0 && strncmp(type, "serial", 6) != 0)) {
-                f = add(v, "vm.x-vga-with-vga", GP_SEV_WARN, "display",
-                        "hostpci%u has x-vga=1 but vga is %s: the emulated display stays as the guest's first "
-                        "display, next to the GPU", e->index, type ? type : "std");
-                add_conf_line(v, f, e->line);
-                add_conf_line(v, f, (size_t)vga_line);
-                gp_finding_set_fix(v->out, f, "qm set %s --vga none", v->vmid_s);
+                f = gp_pvelint_add(&v->base, "vm.x-vga-with-vga", GP_SEV_WARN, "display",
+                                   "hostpci%u has x-vga=1 but vga is %s: the emulated display stays as the guest's "
+                                   "first display, next to the GPU", e->index, type ? type : "std");
+                gp_pvelint_add_line(&v->base, f, e->line);
+                gp_pvelint_add_line(&v->base, f, (size_t)vga_line);
+                gp_finding_set_fix(v->base.out, f, "qm set %s --vga none", v->base.id_s);
             }
         }
         gp_propstr_clear(&vp);
@@ -1035,28 +919,29 @@ static int check_hp_options(vm_lint *v, hp_entry *e)
             const char *base = strrchr(rom, '/') + 1;
             _cleanup_free_ char *fixed = hp_value_with(e, "romfile", base);
 
-            f = add(v, "vm.romfile-missing", GP_SEV_FAIL, "ROM file",
-                    "hostpci%u: romfile=%s is absolute, but PVE always looks under /usr/share/kvm/ (it would open "
-                    "/usr/share/kvm%s); the VM will not start", e->index, rom, rom);
-            add_conf_line(v, f, e->line);
+            f = gp_pvelint_add(&v->base, "vm.romfile-missing", GP_SEV_FAIL, "ROM file",
+                               "hostpci%u: romfile=%s is absolute, but PVE always looks under /usr/share/kvm/ (it "
+                               "would open /usr/share/kvm%s); the VM will not start", e->index, rom, rom);
+            gp_pvelint_add_line(&v->base, f, e->line);
             if (fixed) {
                 char key[32], cmd[1400];
 
                 snprintf(key, sizeof(key), "hostpci%u", e->index);
                 qm_set(v, key, fixed, cmd, sizeof(cmd));
-                gp_finding_set_fix(v->out, f, "cp %s /usr/share/kvm/%s\n%s\n# the line then reads: %s: %s", rom,
+                gp_finding_set_fix(v->base.out, f, "cp %s /usr/share/kvm/%s\n%s\n# the line then reads: %s: %s", rom,
                                    base, cmd, key, fixed);
             }
             return 0;
         }
         snprintf(path, sizeof(path), "usr/share/kvm/%s", rom);
-        if (!gp_host_exists(v->ctx->h, path)) {
-            f = add(v, "vm.romfile-missing", GP_SEV_FAIL, "ROM file",
-                    "hostpci%u: romfile=%s, but /usr/share/kvm/%s does not exist; QEMU cannot load it and the VM "
-                    "will not start", e->index, rom, rom);
-            add_conf_line(v, f, e->line);
-            gp_finding_set_fix(v->out, f, "cp <the ROM dump> /usr/share/kvm/%s   # or drop romfile= from hostpci%u",
-                               rom, e->index);
+        if (!gp_host_exists(v->base.ctx->h, path)) {
+            f = gp_pvelint_add(&v->base, "vm.romfile-missing", GP_SEV_FAIL, "ROM file",
+                               "hostpci%u: romfile=%s, but /usr/share/kvm/%s does not exist; QEMU cannot load it and "
+                               "the VM will not start", e->index, rom, rom);
+            gp_pvelint_add_line(&v->base, f, e->line);
+            gp_finding_set_fix(v->base.out, f,
+                               "cp <the ROM dump> /usr/share/kvm/%s   # or drop romfile= from hostpci%u", rom,
+                               e->index);
         }
     }
     return 0;
@@ -1089,22 +974,22 @@ static int check_hugepages(vm_lint *v)
             size_known = false;
     }
     if (strcmp(hp, "any") != 0 && strcmp(hp, "2") != 0 && strcmp(hp, "1024") != 0) {
-        f = add(v, "vm.hugepages-invalid", GP_SEV_FAIL, "hugepages",
-                "hugepages: %s is not a value PVE accepts (any, 2 or 1024: the page size in MiB)", hp);
-        add_conf_line(v, f, (size_t)hp_line);
-        gp_finding_set_fix(v->out, f, "qm set %s --hugepages %s", v->vmid_s, size % 1024 == 0 ? "1024" : "2");
+        f = gp_pvelint_add(&v->base, "vm.hugepages-invalid", GP_SEV_FAIL, "hugepages",
+                           "hugepages: %s is not a value PVE accepts (any, 2 or 1024: the page size in MiB)", hp);
+        gp_pvelint_add_line(&v->base, f, (size_t)hp_line);
+        gp_finding_set_fix(v->base.out, f, "qm set %s --hugepages %s", v->base.id_s, size % 1024 == 0 ? "1024" : "2");
         gp_propstr_clear(&mp);
         return 0;
     }
-    if (!pve_bool(numa)) {
+    if (!gp_pveconf_bool(numa)) {
         /* Memory.pm: "numa needs to be enabled to use hugepages". */
-        f = add(v, "vm.hugepages-no-numa", GP_SEV_FAIL, "hugepages",
-                "hugepages: %s without numa: 1; numa needs to be enabled to use hugepages, so the VM will not start",
-                hp);
-        add_conf_line(v, f, (size_t)hp_line);
+        f = gp_pvelint_add(&v->base, "vm.hugepages-no-numa", GP_SEV_FAIL, "hugepages",
+                           "hugepages: %s without numa: 1; numa needs to be enabled to use hugepages, so the VM will "
+                           "not start", hp);
+        gp_pvelint_add_line(&v->base, f, (size_t)hp_line);
         if (numa_line >= 0)
-            add_conf_line(v, f, (size_t)numa_line);
-        gp_finding_set_fix(v->out, f, "qm set %s --numa 1", v->vmid_s);
+            gp_pvelint_add_line(&v->base, f, (size_t)numa_line);
+        gp_finding_set_fix(v->base.out, f, "qm set %s --numa 1", v->base.id_s);
     }
     /* Memory.pm hugepages_size: an even size, a multiple of the page. */
     page = strcmp(hp, "1024") == 0 ? 1024 : 2;
@@ -1119,40 +1004,41 @@ static int check_hugepages(vm_lint *v)
             gp_propstr_clear(&mp);
             return -ENOMEM;
         }
-        f = add(v, "vm.hugepages-memory", GP_SEV_FAIL, "hugepages",
-                "memory %lu MiB is not a multiple of the %lu MiB hugepage size; the VM will not start", size, page);
+        f = gp_pvelint_add(&v->base, "vm.hugepages-memory", GP_SEV_FAIL, "hugepages",
+                           "memory %lu MiB is not a multiple of the %lu MiB hugepage size; the VM will not start", size,
+                           page);
         if (mem_line >= 0)
-            add_conf_line(v, f, (size_t)mem_line);
-        add_conf_line(v, f, (size_t)hp_line);
+            gp_pvelint_add_line(&v->base, f, (size_t)mem_line);
+        gp_pvelint_add_line(&v->base, f, (size_t)hp_line);
         {
-            char cmd[600];
+            char cmd[1200];
 
             qm_set(v, "memory", nv ? nv : val, cmd, sizeof(cmd));
-            gp_finding_set_fix(v->out, f, "%s", cmd);
+            gp_finding_set_fix(v->base.out, f, "%s", cmd);
         }
     }
     gp_propstr_clear(&mp);
     /* The host must offer the page size (Memory.pm: "your system doesn't
      * support hugepages of N MB"); judged only where sysfs shows it. */
-    if (gp_host_exists(v->ctx->h, "sys/kernel/mm/hugepages")) {
-        bool has2 = gp_host_exists(v->ctx->h, "sys/kernel/mm/hugepages/hugepages-2048kB");
-        bool has1g = gp_host_exists(v->ctx->h, "sys/kernel/mm/hugepages/hugepages-1048576kB");
+    if (gp_host_exists(v->base.ctx->h, "sys/kernel/mm/hugepages")) {
+        bool has2 = gp_host_exists(v->base.ctx->h, "sys/kernel/mm/hugepages/hugepages-2048kB");
+        bool has1g = gp_host_exists(v->base.ctx->h, "sys/kernel/mm/hugepages/hugepages-1048576kB");
         bool ok = strcmp(hp, "2") == 0      ? has2
                   : strcmp(hp, "1024") == 0 ? has1g
                                             : has2 || (has1g && size % 1024 == 0);
 
         if (!ok) {
-            f = add(v, "vm.hugepages-host", GP_SEV_FAIL, "hugepages",
-                    "hugepages: %s, but this host offers no %s pages; the VM will not start", hp,
-                    strcmp(hp, "1024") == 0 ? "1 GiB" : "2 MiB");
-            add_conf_line(v, f, (size_t)hp_line);
+            f = gp_pvelint_add(&v->base, "vm.hugepages-host", GP_SEV_FAIL, "hugepages",
+                               "hugepages: %s, but this host offers no %s pages; the VM will not start", hp,
+                               strcmp(hp, "1024") == 0 ? "1 GiB" : "2 MiB");
+            gp_pvelint_add_line(&v->base, f, (size_t)hp_line);
             if (has2 && strcmp(hp, "1024") == 0)
-                gp_finding_set_fix(v->out, f, "qm set %s --hugepages 2   # or reserve 1 GiB pages: kernel "
-                                              "parameter hugepagesz=1G hugepages=N", v->vmid_s);
+                gp_finding_set_fix(v->base.out, f, "qm set %s --hugepages 2   # or reserve 1 GiB pages: kernel "
+                                                   "parameter hugepagesz=1G hugepages=N", v->base.id_s);
             else
-                gp_finding_set_fix(v->out, f, "add the kernel parameter hugepagesz=%s hugepages=N (N pages for "
-                                              "the VM), or qm set %s --delete hugepages",
-                                   strcmp(hp, "1024") == 0 ? "1G" : "2M", v->vmid_s);
+                gp_finding_set_fix(v->base.out, f, "add the kernel parameter hugepagesz=%s hugepages=N (N pages for "
+                                                   "the VM), or qm set %s --delete hugepages",
+                                   strcmp(hp, "1024") == 0 ? "1G" : "2M", v->base.id_s);
         }
     }
     return 0;
@@ -1172,11 +1058,11 @@ static int check_balloon(vm_lint *v)
     r = main_get(v, "balloon", &b, &line);
     if (r <= 0 || strcmp(b, "0") == 0)
         return r;
-    f = add(v, "vm.balloon-with-passthrough", GP_SEV_WARN, "memory ballooning",
-            "balloon: %s with PCI passthrough: the guest's memory is pinned for the device's DMA, so ballooning "
-            "reclaims nothing and only confuses the guest's memory view", b);
-    add_conf_line(v, f, (size_t)line);
-    gp_finding_set_fix(v->out, f, "qm set %s --balloon 0", v->vmid_s);
+    f = gp_pvelint_add(&v->base, "vm.balloon-with-passthrough", GP_SEV_WARN, "memory ballooning",
+                       "balloon: %s with PCI passthrough: the guest's memory is pinned for the device's DMA, so "
+                       "ballooning reclaims nothing and only confuses the guest's memory view", b);
+    gp_pvelint_add_line(&v->base, f, (size_t)line);
+    gp_finding_set_fix(v->base.out, f, "qm set %s --balloon 0", v->base.id_s);
     return 0;
 }
 
@@ -1269,12 +1155,12 @@ static bool bridge_exists(const gp_host *h, const bridges *b, const char *name)
 static int check_bridges(vm_lint *v)
 {
     bridges b;
-    int r = bridges_read(v->ctx->h, &b);
+    int r = bridges_read(v->base.ctx->h, &b);
 
     if (r < 0 || !b.known)
         goto out;
-    for (size_t i = 0; i < v->conf.n_lines; i++) {
-        const gp_pveconf_line *l = &v->conf.lines[i];
+    for (size_t i = 0; i < v->base.conf.n_lines; i++) {
+        const gp_pveconf_line *l = &v->base.conf.lines[i];
         _cleanup_free_ char *val = NULL, *fixed = NULL;
         const char *br, *best = NULL;
         unsigned n, bestd = 3;
@@ -1283,13 +1169,13 @@ static int check_bridges(vm_lint *v)
         int fam;
         gp_finding *f;
 
-        if (l->section != 0 || l->type != GP_PVECONF_LINE_KEY || superseded(&v->conf, i))
+        if (l->section != 0 || l->type != GP_PVECONF_LINE_KEY || superseded(&v->base.conf, i))
             continue;
         gp_pveconf_line_key(l, key, sizeof(key));
         fam = key_family(key, &n);
         if (fam < 0 || strcmp(key_families[fam].prefix, "net") != 0 || n > key_families[fam].max)
             continue;
-        val = line_value(l);
+        val = gp_pveconf_line_value(l);
         if (!val) {
             r = -ENOMEM;
             goto out;
@@ -1297,7 +1183,7 @@ static int check_bridges(vm_lint *v)
         if (gp_propstr_parse(val, NULL, &p) < 0)
             continue;
         br = gp_propstr_get(&p, "bridge");
-        if (!br || bridge_exists(v->ctx->h, &b, br)) {
+        if (!br || bridge_exists(v->base.ctx->h, &b, br)) {
             gp_propstr_clear(&p);
             continue;
         }
@@ -1310,10 +1196,10 @@ static int check_bridges(vm_lint *v)
             }
         }
         /* PVE::Network tap_plug: "bridge '<name>' does not exist". */
-        f = add(v, "vm.bridge-missing", GP_SEV_FAIL, "network",
-                "%s: bridge '%s' does not exist on this host%s%s%s; the VM will not start", key, br,
-                best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
-        add_conf_line(v, f, i);
+        f = gp_pvelint_add(&v->base, "vm.bridge-missing", GP_SEV_FAIL, "network",
+                           "%s: bridge '%s' does not exist on this host%s%s%s; the VM will not start", key, br,
+                           best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+        gp_pvelint_add_line(&v->base, f, i);
         if (best) {
             if (gp_propstr_set(&p, "bridge", best) < 0 || !(fixed = gp_propstr_format(&p))) {
                 gp_propstr_clear(&p);
@@ -1321,11 +1207,11 @@ static int check_bridges(vm_lint *v)
                 goto out;
             }
             qm_set(v, key, fixed, cmd, sizeof(cmd));
-            gp_finding_set_fix(v->out, f, "%s", cmd);
+            gp_finding_set_fix(v->base.out, f, "%s", cmd);
         } else
-            gp_finding_set_fix(v->out, f, "create bridge %s (System > Network in the web UI, or an iface stanza "
-                                          "in /etc/network/interfaces, then ifreload -a), or qm set %s --%s with "
-                                          "bridge=<one that exists>", br, v->vmid_s, key);
+            gp_finding_set_fix(v->base.out, f, "create bridge %s (System > Network in the web UI, or an iface stanza "
+                                               "in /etc/network/interfaces, then ifreload -a), or qm set %s --%s with "
+                                               "bridge=<one that exists>", br, v->base.id_s, key);
         gp_propstr_clear(&p);
     }
 out:
@@ -1356,7 +1242,7 @@ static size_t map_alternatives(const guest_env *env, const char *name)
  */
 static void check_other_vms(vm_lint *v)
 {
-    const gp_check_ctx *ctx = v->ctx;
+    const gp_check_ctx *ctx = v->base.ctx;
 
     for (size_t i = 0; i < v->n_hp; i++) {
         const hp_entry *e = &v->hp[i];
@@ -1366,7 +1252,7 @@ static void check_other_vms(vm_lint *v)
         for (size_t o = 0; o < ctx->vms.n; o++) {
             const gp_pve_vm *ov = &ctx->vms.v[o];
 
-            if (ov->vmid == v->vmid)
+            if (ov->vmid == v->base.id)
                 continue;
             for (size_t k = 0; k < ov->n_hostpci; k++) {
                 const gp_pve_hostpci *oe = &ov->hostpci[k];
@@ -1383,24 +1269,24 @@ static void check_other_vms(vm_lint *v)
                 if (!dev)
                     continue;
                 fail = (v->onboot && ov->onboot) || (v->running && ov->running);
-                f = add(v, "vm.gpu-in-two-vms", fail ? GP_SEV_FAIL : GP_SEV_WARN, "other VMs",
-                        "hostpci%u takes %s, which VM %u%s%s%s also takes (hostpci%u): only one of them can run at "
-                        "a time%s", e->index, dev, ov->vmid, ov->name ? " (" : "", ov->name ? ov->name : "",
-                        ov->name ? ")" : "", oe->index,
-                        v->onboot && ov->onboot ? "; both start at boot, so one of them fails to start"
-                        : v->running && ov->running ? "; both are running" : "");
-                add_conf_line(v, f, e->line);
+                f = gp_pvelint_add(&v->base, "vm.gpu-in-two-vms", fail ? GP_SEV_FAIL : GP_SEV_WARN, "other VMs",
+                                   "hostpci%u takes %s, which VM %u%s%s%s also takes (hostpci%u): only one of them "
+                                   "can run at a time%s", e->index, dev, ov->vmid, ov->name ? " (" : "",
+                                   ov->name ? ov->name : "", ov->name ? ")" : "", oe->index,
+                                   v->onboot && ov->onboot ? "; both start at boot, so one of them fails to start"
+                                   : v->running && ov->running ? "; both are running" : "");
+                gp_pvelint_add_line(&v->base, f, e->line);
                 snprintf(text, sizeof(text), "hostpci%u: %s", oe->index, oe->value);
-                gp_finding_add_line(v->out, f, ov->conf, oe->line, text);
+                gp_finding_add_line(v->base.out, f, ov->conf, oe->line, text);
                 /* Both VMs' findings name the same VM (the higher VMID), so
                  * applying both fixes does not leave neither at boot. */
                 if (v->onboot && ov->onboot)
-                    gp_finding_set_fix(v->out, f, "qm set %u --onboot 0   # only one of the two starts at boot",
-                                       ov->vmid > v->vmid ? ov->vmid : v->vmid);
+                    gp_finding_set_fix(v->base.out, f, "qm set %u --onboot 0   # only one of the two starts at boot",
+                                       ov->vmid > v->base.id ? ov->vmid : v->base.id);
                 else
-                    gp_finding_set_fix(v->out, f, "start only one of VM %s and VM %u at a time, or give one "
-                                                  "another device: qm set %u --delete hostpci%u",
-                                       v->vmid_s, ov->vmid, ov->vmid, oe->index);
+                    gp_finding_set_fix(v->base.out, f, "start only one of VM %s and VM %u at a time, or give one "
+                                                       "another device: qm set %u --delete hostpci%u",
+                                       v->base.id_s, ov->vmid, ov->vmid, oe->index);
             }
         }
     }
@@ -1437,27 +1323,15 @@ static void env_done(guest_env *env)
 static int lint_vm(const gp_check_ctx *ctx, const guest_env *env, const char *label, unsigned vmid, const char *buf,
                    size_t len, bool all_vms, gp_findings *out)
 {
-    vm_lint v = { .ctx = ctx, .env = env, .label = label, .vmid = vmid, .out = out, .first = out->n };
-    gp_error err = { 0 };
-    size_t counts[_GP_SEV_MAX] = { 0 };
+    vm_lint v = { .env = env };
+    gp_finding *bad;
     int r;
 
-    if (vmid) {
-        snprintf(v.vmid_s, sizeof(v.vmid_s), "%u", vmid);
-        snprintf(v.layer, sizeof(v.layer), "VM %u", vmid);
-    } else {
-        snprintf(v.vmid_s, sizeof(v.vmid_s), "VMID");
-        snprintf(v.layer, sizeof(v.layer), "%.90s", label);
-    }
-    r = gp_pveconf_parse(buf, len, GP_PVECONF_QEMU, label, &v.conf, &err);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0) {
-        gp_finding *f = add(&v, "vm.bad-file", GP_SEV_FAIL, "config syntax", "%s", gp_error_message(&err));
-
-        gp_finding_add_line(out, f, label, 0, NULL);
-        gp_finding_set_fix(out, f, "restore %s from a backup (vzdump) or write it again with `qm set`", label);
-        return gp_findings_status(out);
+    r = gp_pvelint_open(&v.base, &vm_kind, ctx, label, vmid, buf, len, out, &bad);
+    if (r != 0) {
+        if (r > 0)
+            gp_finding_set_fix(out, bad, "restore %s from a backup (vzdump) or write it again with `qm set`", label);
+        return r < 0 ? r : gp_findings_status(out);
     }
     if (vmid)
         v.running = gp_pve_vm_running(ctx->h, vmid);
@@ -1466,9 +1340,9 @@ static int lint_vm(const gp_check_ctx *ctx, const guest_env *env, const char *la
 
         if ((r = main_get(&v, "onboot", &ob, NULL)) < 0)
             goto out;
-        v.onboot = pve_bool(ob);
+        v.onboot = gp_pveconf_bool(ob);
     }
-    check_bad_lines(&v);
+    gp_pvelint_bad_lines(&v.base);
     check_duplicates(&v);
     check_unknown_keys(&v);
     if ((r = collect_hostpci(&v)) < 0)
@@ -1476,12 +1350,12 @@ static int lint_vm(const gp_check_ctx *ctx, const guest_env *env, const char *la
     if (v.n_hp > 0 && ctx->pci && ctx->pci->iommu_groups == 0) {
         /* SysFSTools check_iommu_support: "cannot prepare PCI pass-through,
          * IOMMU not present". */
-        gp_finding *f = add(&v, "vm.hostpci-no-iommu", GP_SEV_FAIL, "IOMMU",
-                            "the VM has hostpci devices but this host has no IOMMU groups: IOMMU not present, so the "
-                            "VM will not start");
+        gp_finding *f = gp_pvelint_add(&v.base, "vm.hostpci-no-iommu", GP_SEV_FAIL, "IOMMU",
+                                       "the VM has hostpci devices but this host has no IOMMU groups: IOMMU not "
+                                       "present, so the VM will not start");
 
         for (size_t i = 0; i < v.n_hp; i++)
-            add_conf_line(&v, f, v.hp[i].line);
+            gp_pvelint_add_line(&v.base, f, v.hp[i].line);
         gp_finding_set_fix(out, f, "gpupass check   # shows why the IOMMU is off (firmware VT-d/AMD-Vi, kernel "
                                    "parameters) and the fix");
     } else if (ctx->pci)
@@ -1503,20 +1377,20 @@ static int lint_vm(const gp_check_ctx *ctx, const guest_env *env, const char *la
         goto out;
     if (all_vms && ctx->pci)
         check_other_vms(&v);
-    for (size_t i = v.first; i < out->n; i++)
-        counts[out->v[i].severity]++;
-    if (!counts[GP_SEV_WARN] && !counts[GP_SEV_FAIL]) {
+    if (gp_pvelint_holds(&v.base)) {
         if (v.n_hp)
-            add(&v, "vm.ok", GP_SEV_PASS, "passthrough", "VM %s: passthrough config holds", v.vmid_s);
+            gp_pvelint_add(&v.base, "vm.ok", GP_SEV_PASS, "passthrough", "VM %s: passthrough config holds",
+                           v.base.id_s);
         else
-            add(&v, "vm.ok", GP_SEV_PASS, "passthrough", "VM %s: config holds (no PCI passthrough)", v.vmid_s);
+            gp_pvelint_add(&v.base, "vm.ok", GP_SEV_PASS, "passthrough", "VM %s: config holds (no PCI passthrough)",
+                           v.base.id_s);
     }
     r = 0;
 out:
     for (size_t i = 0; i < v.n_hp; i++)
         hp_clear(&v.hp[i]);
     free(v.hp);
-    gp_pveconf_clear(&v.conf);
+    gp_pveconf_clear(&v.base.conf);
     return r < 0 ? r : gp_findings_status(out);
 }
 
@@ -1532,120 +1406,21 @@ int gp_vm_lint_config(const gp_check_ctx *ctx, const char *label, unsigned vmid,
     return r;
 }
 
-static int cmp_unsigned(const void *a, const void *b)
+static int lint_one(const gp_check_ctx *ctx, void *env, const char *label, unsigned vmid, const char *buf, size_t len,
+                    gp_findings *out)
 {
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static int lint_file(const gp_check_ctx *ctx, const guest_env *env, const char *rel, unsigned vmid, gp_findings *out)
-{
-    _cleanup_free_ char *buf = NULL, *label = NULL;
-    size_t len = 0;
-    int r;
-
-    if (asprintf(&label, "/%s", rel) < 0)
-        return -ENOMEM;
-    r = gp_host_read_file(ctx->h, rel, CONF_READ_MAX, &buf, &len);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0) {
-        char layer[32];
-        gp_finding *f;
-
-        snprintf(layer, sizeof(layer), "VM %u", vmid);
-        f = gp_findings_add(out, layer, "vm.unreadable", GP_SEV_FAIL, "config", "cannot read %s: %s%s", label,
-                            strerror(-r), r == -EFBIG ? " (over the 1 MiB pmxcfs holds)" : "");
-        gp_finding_add_line(out, f, label, 0, NULL);
-        gp_finding_set_fix(out, f, "systemctl status pve-cluster   # /etc/pve is served by pmxcfs");
-        return gp_findings_status(out);
-    }
     return lint_vm(ctx, env, label, vmid, buf, len, true, out);
 }
 
 int gp_vm_lint(const gp_check_ctx *ctx, const unsigned *vmids, size_t n, gp_findings *out)
 {
-    _cleanup_free_ unsigned *all = NULL;
     guest_env env;
-    size_t n_all = 0;
     int r = env_init(ctx, &env);
 
-    if (r < 0)
-        goto out;
-    if (!vmids || n == 0) {
-        _cleanup_strv_ char **files = NULL;
-        size_t n_files = 0;
-
-        r = gp_host_list_dir(ctx->h, "etc/pve/qemu-server", &files, &n_files);
-        if (r == -ENOMEM)
-            goto out;
-        if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
-            gp_finding *f = gp_findings_add(out, GP_LAYER_PVE, "vm.unreadable", GP_SEV_FAIL, "VM configs",
-                                            "cannot read /etc/pve/qemu-server: %s (is pve-cluster running?)",
-                                            strerror(-r));
-
-            gp_finding_set_fix(out, f, "systemctl status pve-cluster   # /etc/pve is served by pmxcfs");
-            r = gp_findings_status(out);
-            goto out;
-        }
-        all = calloc(n_files ? n_files : 1, sizeof(*all));
-        if (!all) {
-            r = -ENOMEM;
-            goto out;
-        }
-        /* Only "<vmid>.conf" is a guest config (parse_vm_config). */
-        for (char **f = files; f && *f; f++) {
-            _cleanup_free_ char *id = NULL;
-            unsigned vmid;
-
-            if (!gp_endswith(*f, ".conf"))
-                continue;
-            id = strndup(*f, strlen(*f) - 5);
-            if (!id) {
-                r = -ENOMEM;
-                goto out;
-            }
-            if (gp_pve_vmid_parse(id, &vmid))
-                all[n_all++] = vmid;
-        }
-        qsort(all, n_all, sizeof(*all), cmp_unsigned);
-        if (n_all == 0)
-            gp_findings_add(out, GP_LAYER_PVE, "vm.none", GP_SEV_INFO, "VM configs",
-                            "this node has no VM configs in /etc/pve/qemu-server");
-        for (size_t i = 0; i < n_all; i++) {
-            char rel[64];
-
-            snprintf(rel, sizeof(rel), "etc/pve/qemu-server/%u.conf", all[i]);
-            if ((r = lint_file(ctx, &env, rel, all[i], out)) < 0)
-                goto out;
-        }
-        r = 0;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        _cleanup_free_ char *path = NULL;
-        gp_error err = { 0 };
-
-        r = gp_pve_vm_locate(ctx->h, vmids[i], &path, &err);
-        if (r == -ENOMEM)
-            goto out;
-        if (r < 0) {
-            char layer[32];
-            gp_finding *f;
-
-            snprintf(layer, sizeof(layer), "VM %u", vmids[i]);
-            f = gp_findings_add(out, layer, "vm.not-found", GP_SEV_FAIL, "config", "%s", gp_error_message(&err));
-            gp_finding_set_fix(out, f, "qm list   # the VMs of this node");
-            continue;
-        }
-        if ((r = lint_file(ctx, &env, path, vmids[i], out)) < 0)
-            goto out;
-    }
-    r = 0;
-out:
+    if (r >= 0)
+        r = gp_pvelint_configs(ctx, &vm_kind, vmids, n, lint_one, &env, out);
     env_done(&env);
-    return r < 0 ? r : gp_findings_status(out);
+    return r;
 }
 
 /* ---- /etc/pve/mapping/pci.cfg ---- */

@@ -13,18 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "fileio.h"
 #include "gpunodes.h"
 #include "lint-lxc.h"
+#include "lint-pveconf.h"
 #include "propstr.h"
 #include "pveconf.h"
 #include "pvect.h"
 #include "pveguest.h"
 #include "strdist.h"
 
-#define CONF_READ_MAX (GP_PVECONF_MAX + 1)
 #define NODE_PATH_MAX 128
 
 /* pve-container's schema (LXC/Config.pm $confdesc) outside the numbered
@@ -180,16 +179,9 @@ typedef struct idmap {
 } idmap;
 
 typedef struct ct_lint {
-    const gp_check_ctx *ctx;
+    gp_pvelint base;           /* config, label, layer "CT <ctid>", findings */
     const lxc_env *env;
-    const char *label;
-    unsigned ctid;
-    char ctid_s[16];           /* "200", or "CTID" when unknown */
-    char layer[96];
-    gp_pveconf conf;
     char *text;                /* the config, NUL-terminated */
-    gp_findings *out;
-    size_t first;
     bool unprivileged;
     ct_entry *ent;
     size_t n_ent;
@@ -205,26 +197,6 @@ typedef struct ct_lint {
     gp_error rootfs_err;
 } ct_lint;
 
-static gp_finding *add(ct_lint *v, const char *id, gp_severity sev, const char *subject, const char *fmt, ...)
-    _printf_(5, 6);
-static gp_finding *add(ct_lint *v, const char *id, gp_severity sev, const char *subject, const char *fmt, ...)
-{
-    gp_finding *f;
-    va_list ap;
-
-    va_start(ap, fmt);
-    f = gp_findings_addv(v->out, v->layer, id, sev, subject, fmt, ap);
-    va_end(ap);
-    return f;
-}
-
-static void add_conf_line(ct_lint *v, gp_finding *f, size_t idx)
-{
-    const gp_pveconf_line *l = &v->conf.lines[idx];
-
-    gp_finding_add_text(v->out, f, v->label, (unsigned)idx + 1, l->text, l->len);
-}
-
 /* A host fact as evidence: "/dev/nvidia-uvm: character device 508:0". */
 static void add_host_fact(ct_lint *v, gp_finding *f, const char *file, const char *fmt, ...) _printf_(4, 5);
 static void add_host_fact(ct_lint *v, gp_finding *f, const char *file, const char *fmt, ...)
@@ -235,26 +207,7 @@ static void add_host_fact(ct_lint *v, gp_finding *f, const char *file, const cha
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    gp_finding_add_line(v->out, f, file, 0, text);
-}
-
-static bool line_is_key(const gp_pveconf_line *l, const char *key)
-{
-    size_t n = strlen(key);
-
-    return l->type == GP_PVECONF_LINE_KEY && l->key_len == n && memcmp(l->text, key, n) == 0;
-}
-
-static char *line_value(const gp_pveconf_line *l)
-{
-    return strndup(l->text + l->value_off, l->value_len);
-}
-
-static bool pve_bool(const char *v)
-{
-    /* JSONSchema booleans: 1|on|yes|true, case-insensitive. */
-    return v && (strcasecmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
-                 strcasecmp(v, "true") == 0);
+    gp_finding_add_line(v->base.out, f, file, 0, text);
 }
 
 /* "devN" with N 0..255 as PVE prints it. */
@@ -314,7 +267,7 @@ static const char *vendor_word(uint16_t vendor)
 
 static const gp_pci_dev *gpu_dev(const ct_lint *v, size_t g)
 {
-    return &v->ctx->pci->devs[v->ctx->gpus->gpus[g].dev];
+    return &v->base.ctx->pci->devs[v->base.ctx->gpus->gpus[g].dev];
 }
 
 /* "0000:01:00.0 (NVIDIA)" */
@@ -462,7 +415,7 @@ static bool allow_covers(const ct_allow *a, const gp_devnode *st)
 
 static int read_config(ct_lint *v)
 {
-    const gp_pveconf *c = &v->conf;
+    const gp_pveconf *c = &v->base.conf;
     int r;
 
     for (size_t i = 0; i < c->n_lines; i++) {
@@ -471,25 +424,26 @@ static int read_config(ct_lint *v)
 
         if (l->section != 0 || l->type != GP_PVECONF_LINE_KEY)
             continue;
-        if (line_is_key(l, "unprivileged")) {
-            _cleanup_free_ char *val = line_value(l);
+        if (gp_pveconf_line_is_key(l, "unprivileged")) {
+            _cleanup_free_ char *val = gp_pveconf_line_value(l);
 
             if (!val)
                 return -ENOMEM;
-            v->unprivileged = pve_bool(val);
+            v->unprivileged = gp_pveconf_bool(val);
         } else if (dev_key(l, &idx)) {
-            char *val = line_value(l);
+            char *val = gp_pveconf_line_value(l);
 
             if (!val || (r = add_entry(v, ENT_DEV, i, idx, val)) < 0)
                 return -ENOMEM;
-        } else if (line_is_key(l, "lxc.mount.entry")) {
-            char *val = line_value(l);
+        } else if (gp_pveconf_line_is_key(l, "lxc.mount.entry")) {
+            char *val = gp_pveconf_line_value(l);
 
             if (!val || (r = add_entry(v, ENT_MOUNT, i, 0, val)) < 0)
                 return -ENOMEM;
-        } else if (line_is_key(l, "lxc.cgroup2.devices.allow") || line_is_key(l, "lxc.cgroup.devices.allow")) {
-            _cleanup_free_ char *val = line_value(l);
-            ct_allow a = { .line = i, .v1 = line_is_key(l, "lxc.cgroup.devices.allow") };
+        } else if (gp_pveconf_line_is_key(l, "lxc.cgroup2.devices.allow") ||
+                   gp_pveconf_line_is_key(l, "lxc.cgroup.devices.allow")) {
+            _cleanup_free_ char *val = gp_pveconf_line_value(l);
+            ct_allow a = { .line = i, .v1 = gp_pveconf_line_is_key(l, "lxc.cgroup.devices.allow") };
             ct_allow *na;
 
             if (!val)
@@ -502,8 +456,8 @@ static int read_config(ct_lint *v)
                 return -ENOMEM;
             v->allow = na;
             v->allow[v->n_allow++] = a;
-        } else if (line_is_key(l, "lxc.idmap")) {
-            _cleanup_free_ char *val = line_value(l);
+        } else if (gp_pveconf_line_is_key(l, "lxc.idmap")) {
+            _cleanup_free_ char *val = gp_pveconf_line_value(l);
             idmap m;
             char t;
 
@@ -543,7 +497,7 @@ static int read_config(ct_lint *v)
         }
         if (!e->src[0])
             continue;
-        e->st_rc = node_stat(v->ctx->h, e->src, &e->st);
+        e->st_rc = node_stat(v->base.ctx->h, e->src, &e->st);
         if (e->st_rc < 0)
             continue;
         if ((r = add_node(v, e->src, i, false, &e->st)) < 0)
@@ -583,32 +537,6 @@ static void entries_clear(ct_lint *v)
 
 /* ---- fixes ---- */
 
-/* s as one shell word: bare when plain, else single-quoted. */
-static void shell_word(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-
-    if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,:=/+@%-") == strlen(s)) {
-        snprintf(buf, size, "%s", s);
-        return;
-    }
-    if (size < 3) {
-        if (size)
-            buf[0] = '\0';
-        return;
-    }
-    buf[o++] = '\'';
-    for (; *s && o + 6 < size; s++) {
-        if (*s == '\'') {
-            memcpy(buf + o, "'\\''", 4);
-            o += 4;
-        } else
-            buf[o++] = *s;
-    }
-    buf[o++] = '\'';
-    buf[o] = '\0';
-}
-
 /* The devN value with one property set, the rest as written. */
 static char *dev_value_with(const ct_entry *e, const char *key, const char *value)
 {
@@ -628,11 +556,11 @@ static void set_dev_fix(ct_lint *v, gp_finding *f, const ct_entry *e, const char
     char word[1024];
 
     if (!new_value) {
-        v->out->oom = true;
+        v->base.out->oom = true;
         return;
     }
-    shell_word(new_value, word, sizeof(word));
-    gp_finding_set_fix(v->out, f, "pct set %s --dev%u %s%s%s\n# the line then reads: dev%u: %s", v->ctid_s,
+    gp_pvelint_shell_word(new_value, word, sizeof(word));
+    gp_finding_set_fix(v->base.out, f, "pct set %s --dev%u %s%s%s\n# the line then reads: dev%u: %s", v->base.id_s,
                        e->dev_index, word, note ? "   # " : "", note ? note : "", e->dev_index, new_value);
 }
 
@@ -661,7 +589,7 @@ static int free_dev_index(const ct_lint *v, int after)
         char key[16];
 
         snprintf(key, sizeof(key), "dev%d", n);
-        if (gp_pveconf_find(&v->conf, 0, key) < 0)
+        if (gp_pveconf_find(&v->base.conf, 0, key) < 0)
             return n;
     }
     return -1;
@@ -670,7 +598,7 @@ static int free_dev_index(const ct_lint *v, int after)
 /* The first header's line number (1-based), or 0 without sections. */
 static size_t first_header_line(const ct_lint *v)
 {
-    return v->conf.n_sections > 1 ? v->conf.sections[1].header + 1 : 0;
+    return v->base.conf.n_sections > 1 ? v->base.conf.sections[1].header + 1 : 0;
 }
 
 static void where_to_add(const ct_lint *v, char *buf, size_t size)
@@ -679,9 +607,9 @@ static void where_to_add(const ct_lint *v, char *buf, size_t size)
 
     if (h)
         snprintf(buf, size, "add to %s above line %zu (the first [section]; raw lxc.* lines only count in the main "
-                            "section):", v->label, h);
+                            "section):", v->base.label, h);
     else
-        snprintf(buf, size, "add to %s:", v->label);
+        snprintf(buf, size, "add to %s:", v->base.label);
 }
 
 /* ---- config syntax ---- */
@@ -703,63 +631,21 @@ static bool key_known(const char *key)
     return false;
 }
 
-/* What a malformed line most likely meant: leading blanks dropped, the key
- * lower-cased, "key value" or "key=value" turned into "key: value". */
-static bool bad_line_guess(const gp_pveconf_line *l, char *buf, size_t size)
-{
-    const char *t = l->text, *end = l->text + l->len;
-    char key[96];
-    size_t k = 0;
-
-    while (t < end && isspace((unsigned char)*t))
-        t++;
-    while (t < end && (isalnum((unsigned char)*t) || *t == '_' || *t == '.' || *t == '-') && k + 1 < sizeof(key))
-        key[k++] = (char)tolower((unsigned char)*t++);
-    key[k] = '\0';
-    if (k == 0 || !key_known(key))
-        return false;
-    if (t >= end || (*t != ':' && *t != '=' && !isspace((unsigned char)*t)))
-        return false;
-    while (t < end && isspace((unsigned char)*t))
-        t++;
-    if (t < end && (*t == ':' || *t == '='))
-        t++;
-    while (t < end && isspace((unsigned char)*t))
-        t++;
-    while (end > t && isspace((unsigned char)end[-1]))
-        end--;
-    if (t == end)
-        return false;
-    snprintf(buf, size, "%s: %.*s", key, (int)(end - t), t);
-    return true;
-}
-
-static void check_bad_lines(ct_lint *v)
-{
-    for (size_t i = 0; i < v->conf.n_lines; i++) {
-        const gp_pveconf_line *l = &v->conf.lines[i];
-        const gp_pveconf_section *s = &v->conf.sections[l->section];
-        char guess[600], where[200] = "";
-        gp_finding *f;
-
-        if (l->type != GP_PVECONF_LINE_BAD)
-            continue;
-        if (s->type != GP_PVECONF_SECTION_MAIN)
-            snprintf(where, sizeof(where), " (in [%.150s])", s->name ? s->name : "?");
-        /* parse_pct_config skips a line it cannot parse ("unable to
-         * parse config"), so the setting is not in force, and PVE's next
-         * write of the file drops it. */
-        f = add(v, "lxc.bad-line", GP_SEV_FAIL, "config syntax",
-                "line %zu%s is not a setting PVE can read: %s; PVE ignores it and drops it on its next write", i + 1,
-                where, l->why_bad ? l->why_bad : "malformed");
-        add_conf_line(v, f, i);
-        if (bad_line_guess(l, guess, sizeof(guess)))
-            gp_finding_set_fix(v->out, f, "line %zu should read: %s", i + 1, guess);
-        else
-            gp_finding_set_fix(v->out, f, "delete line %zu of %s (or write it as \"key: value\" with a key PVE knows)",
-                               i + 1, v->label);
-    }
-}
+/* How pve-container names and reads CT configs, for lint-pveconf.c. */
+static const gp_pvelint_kind ct_kind = {
+    .prefix = "lxc",
+    .name = "CT",
+    .id_name = "CTID",
+    .label_max = 95,
+    .conf = GP_PVECONF_LXC,
+    .dir = "etc/pve/lxc",
+    .node_dir = "lxc",
+    .subject = "CT configs",
+    .plural = "container configs",
+    .list_fix = "pct list   # the containers of this node",
+    .locate = gp_ct_locate,
+    .key_known = key_known,
+};
 
 /* Raw lxc.* lines below a [section] header are that snapshot's (or the
  * pending change's) data: only the main section's lines reach the
@@ -767,7 +653,7 @@ static void check_bad_lines(ct_lint *v)
  * appended at the end of a file with snapshots lands there. */
 static void check_raw_after_section(ct_lint *v)
 {
-    const gp_pveconf *c = &v->conf;
+    const gp_pveconf *c = &v->base.conf;
 
     for (size_t i = 0; i < c->n_lines; i++) {
         const gp_pveconf_line *l = &c->lines[i];
@@ -788,13 +674,13 @@ static void check_raw_after_section(ct_lint *v)
         }
         if (in_main)
             continue;
-        f = add(v, "lxc.raw-after-section", GP_SEV_WARN, "config sections",
-                "line %zu is under [%.100s]: PVE keeps it as %s data and the container never gets it; only lxc.* "
-                "lines above the first [section] are in force", i + 1, s->name ? s->name : "?",
-                s->type == GP_PVECONF_SECTION_PENDING ? "pending-change" : "snapshot");
-        add_conf_line(v, f, i);
-        add_conf_line(v, f, c->sections[1].header);
-        gp_finding_set_fix(v->out, f, "move line %zu of %s above line %zu (%.*s)%s", i + 1, v->label,
+        f = gp_pvelint_add(&v->base, "lxc.raw-after-section", GP_SEV_WARN, "config sections",
+                           "line %zu is under [%.100s]: PVE keeps it as %s data and the container never gets it; only "
+                           "lxc.* lines above the first [section] are in force", i + 1, s->name ? s->name : "?",
+                           s->type == GP_PVECONF_SECTION_PENDING ? "pending-change" : "snapshot");
+        gp_pvelint_add_line(&v->base, f, i);
+        gp_pvelint_add_line(&v->base, f, c->sections[1].header);
+        gp_finding_set_fix(v->base.out, f, "move line %zu of %s above line %zu (%.*s)%s", i + 1, v->base.label,
                            c->sections[1].header + 1, (int)c->lines[c->sections[1].header].len,
                            c->lines[c->sections[1].header].text,
                            s->type == GP_PVECONF_SECTION_SNAPSHOT ? "; if it is the snapshot's own copy of a line you "
@@ -883,7 +769,7 @@ static void entry_key(const ct_lint *v, const ct_entry *e, char *buf, size_t siz
     if (e->kind == ENT_DEV)
         snprintf(buf, size, "dev%u", e->dev_index);
     else
-        snprintf(buf, size, "%.*s", (int)v->conf.lines[e->line].key_len, v->conf.lines[e->line].text);
+        snprintf(buf, size, "%.*s", (int)v->base.conf.lines[e->line].key_len, v->base.conf.lines[e->line].text);
 }
 
 static void report_on_vfio(ct_lint *v, const ct_entry *e, int g)
@@ -896,8 +782,8 @@ static void report_on_vfio(ct_lint *v, const ct_entry *e, int g)
     gp_finding *f;
 
     gpu_label(v, (size_t)g, label, sizeof(label));
-    for (size_t i = 0; i < v->ctx->vms.n && o + 24 < sizeof(users); i++) {
-        const gp_pve_vm *vm = &v->ctx->vms.v[i];
+    for (size_t i = 0; i < v->base.ctx->vms.n && o + 24 < sizeof(users); i++) {
+        const gp_pve_vm *vm = &v->base.ctx->vms.v[i];
 
         for (size_t k = 0; k < vm->n_hostpci; k++)
             if (gp_pve_hostpci_matches(&vm->hostpci[k], d->name)) {
@@ -911,27 +797,29 @@ static void report_on_vfio(ct_lint *v, const ct_entry *e, int g)
     /* Bound to vfio-pci, a GPU has no host driver: its DRM nodes are gone
      * (its NVIDIA node may linger), and only a VM can use it. */
     if (vfio)
-        f = add(v, "lxc.gpu-on-vfio", GP_SEV_FAIL, "device nodes",
-                "/%s belongs to no GPU the host drives now: %s is bound to vfio-pci for VMs%s; a container cannot use "
-                "a GPU while vfio-pci holds it", e->src, label, users);
+        f = gp_pvelint_add(&v->base, "lxc.gpu-on-vfio", GP_SEV_FAIL, "device nodes",
+                           "/%s belongs to no GPU the host drives now: %s is bound to vfio-pci for VMs%s; a container "
+                           "cannot use a GPU while vfio-pci holds it", e->src, label, users);
     else
-        f = add(v, "lxc.gpu-on-vfio", GP_SEV_FAIL, "device nodes",
-                "/%s belongs to no GPU the host drives now: %s has no host driver, and a container uses the host's",
-                e->src, label);
-    add_conf_line(v, f, e->line);
-    gp_finding_add_device_text(v->out, f, d->name, vfio ? "bound to vfio-pci" : "no driver");
+        f = gp_pvelint_add(&v->base, "lxc.gpu-on-vfio", GP_SEV_FAIL, "device nodes",
+                           "/%s belongs to no GPU the host drives now: %s has no host driver, and a container uses "
+                           "the host's", e->src, label);
+    gp_pvelint_add_line(&v->base, f, e->line);
+    gp_finding_add_device_text(v->base.out, f, d->name, vfio ? "bound to vfio-pci" : "no driver");
     if (driven >= 0)
         snprintf(addr, sizeof(addr), "%s", gpu_dev(v, (size_t)driven)->name);
     if (vfio)
-        gp_finding_set_fix(v->out, f, "gpupass lxc %s --gpu %s   # %s\n# or give %s back to its host driver (stop the "
-                                      "VMs that use it, undo its vfio-pci binding) and run gpupass lxc %s --gpu %s",
-                           v->ctid_s, addr, driven >= 0 ? "a GPU the host drives" : "the lines for a GPU the host drives",
-                           d->name, v->ctid_s, d->name);
+        gp_finding_set_fix(v->base.out, f,
+                           "gpupass lxc %s --gpu %s   # %s\n# or give %s back to its host driver (stop the "
+                           "VMs that use it, undo its vfio-pci binding) and run gpupass lxc %s --gpu %s", v->base.id_s,
+                           addr, driven >= 0 ? "a GPU the host drives" : "the lines for a GPU the host drives", d->name,
+                           v->base.id_s, d->name);
     else
-        gp_finding_set_fix(v->out, f, "gpupass lxc %s --gpu %s   # %s\n# or load the driver of %s (lspci -k -s %s "
-                                      "names the candidates) and run gpupass lxc %s --gpu %s",
-                           v->ctid_s, addr, driven >= 0 ? "a GPU the host drives" : "the lines for a GPU the host drives",
-                           d->name, d->name, v->ctid_s, d->name);
+        gp_finding_set_fix(v->base.out, f,
+                           "gpupass lxc %s --gpu %s   # %s\n# or load the driver of %s (lspci -k -s %s "
+                           "names the candidates) and run gpupass lxc %s --gpu %s", v->base.id_s, addr,
+                           driven >= 0 ? "a GPU the host drives" : "the lines for a GPU the host drives", d->name,
+                           d->name, v->base.id_s, d->name);
 }
 
 static void check_nodes(ct_lint *v)
@@ -959,12 +847,13 @@ static void check_nodes(ct_lint *v)
             /* PVE stats each devN path when the container starts; lxc
              * fails a bind mount of a missing source, or skips it when the
              * entry says "optional" and the container runs without it. */
-            f = add(v, "lxc.node-missing", GP_SEV_FAIL, "device nodes", "/%s does not exist on this host%s; %s",
-                    e->src, did,
-                    e->kind == ENT_DEV ? "the container does not start"
-                    : strstr(e->value, "optional") ? "lxc skips the optional mount and the container has no such device"
-                                                   : "lxc fails the mount and the container does not start");
-            add_conf_line(v, f, e->line);
+            f = gp_pvelint_add(&v->base, "lxc.node-missing", GP_SEV_FAIL, "device nodes",
+                               "/%s does not exist on this host%s; %s", e->src, did,
+                               e->kind == ENT_DEV ? "the container does not start"
+                               : strstr(e->value, "optional") ? "lxc skips the optional mount and the container has no "
+                                                                "such device"
+                                                              : "lxc fails the mount and the container does not start");
+            gp_pvelint_add_line(&v->base, f, e->line);
             if (sugg && e->kind == ENT_DEV) {
                 char path[NODE_PATH_MAX + 2];
                 _cleanup_free_ char *nv = NULL;
@@ -979,18 +868,19 @@ static void check_nodes(ct_lint *v)
                 snprintf(path, sizeof(path), "/%s", sugg);
                 nv = mount_value_with(e, path);
                 if (nv)
-                    gp_finding_set_fix(v->out, f, "line %zu should read: %s: %s", e->line + 1, key, nv);
+                    gp_finding_set_fix(v->base.out, f, "line %zu should read: %s: %s", e->line + 1, key, nv);
                 else
-                    v->out->oom = true;
+                    v->base.out->oom = true;
             } else if (maker && e->kind == ENT_DEV)
-                gp_finding_set_fix(v->out, f, "%s\n# or, if the container does not need it: pct set %s --delete dev%u",
-                                   maker, v->ctid_s, e->dev_index);
+                gp_finding_set_fix(v->base.out, f,
+                                   "%s\n# or, if the container does not need it: pct set %s --delete dev%u", maker,
+                                   v->base.id_s, e->dev_index);
             else if (maker)
-                gp_finding_set_fix(v->out, f, "%s\n# or, if the container does not need it: delete line %zu of %s",
-                                   maker, e->line + 1, v->label);
+                gp_finding_set_fix(v->base.out, f, "%s\n# or, if the container does not need it: delete line %zu of %s",
+                                   maker, e->line + 1, v->base.label);
             else
-                gp_finding_set_fix(v->out, f, "delete line %zu of %s, or create /%s on the host first", e->line + 1,
-                                   v->label, e->src);
+                gp_finding_set_fix(v->base.out, f, "delete line %zu of %s, or create /%s on the host first",
+                                   e->line + 1, v->base.label, e->src);
             continue;
         }
         /* devN may name a block device too; a bind mount may name a
@@ -1007,19 +897,21 @@ static void check_nodes(ct_lint *v)
             const char *maker = node_maker(e->src);
             int driven = driven_gpu_for(v, e->src);
 
-            f = add(v, "lxc.node-not-char", GP_SEV_FAIL, "device nodes",
-                    "/%s on this host is %s, not a character device%s", e->src, what,
-                    e->st.type == GP_DEVNODE_OTHER ? " (left behind by a bind mount or a copy made while the driver "
-                                                     "was not loaded?)"
-                    : e->kind == ENT_DEV && e->st.type == GP_DEVNODE_DIR ? ": devN takes one device node"
-                                                                         : "");
-            add_conf_line(v, f, e->line);
+            f = gp_pvelint_add(&v->base, "lxc.node-not-char", GP_SEV_FAIL, "device nodes",
+                               "/%s on this host is %s, not a character device%s", e->src, what,
+                               e->st.type == GP_DEVNODE_OTHER ? " (left behind by a bind mount or a copy made while "
+                                                                "the driver was not loaded?)"
+                               : e->kind == ENT_DEV && e->st.type == GP_DEVNODE_DIR ? ": devN takes one device node"
+                                                                                    : "");
+            gp_pvelint_add_line(&v->base, f, e->line);
             add_host_fact(v, f, "/dev", "/%s: %s", e->src, what);
             if (e->kind == ENT_DEV && e->st.type == GP_DEVNODE_DIR)
-                gp_finding_set_fix(v->out, f, "gpupass lxc %s --gpu %s --style dev   # one devN line per node in /%s",
-                                   v->ctid_s, driven >= 0 ? gpu_dev(v, (size_t)driven)->name : "GPU", e->src);
+                gp_finding_set_fix(v->base.out, f,
+                                   "gpupass lxc %s --gpu %s --style dev   # one devN line per node in /%s",
+                                   v->base.id_s, driven >= 0 ? gpu_dev(v, (size_t)driven)->name : "GPU", e->src);
             else
-                gp_finding_set_fix(v->out, f, "%s /%s   # on the host: it stands where the device node belongs%s%s",
+                gp_finding_set_fix(v->base.out, f,
+                                   "%s /%s   # on the host: it stands where the device node belongs%s%s",
                                    e->st.type == GP_DEVNODE_DIR ? "rmdir" : "rm", e->src, maker ? "\n" : "",
                                    maker ? maker : "");
         }
@@ -1061,7 +953,7 @@ static void check_allow(ct_lint *v)
     size_t n_unc = 0, next_dangling = 0;
 
     if (!used || !unc) {
-        v->out->oom = true;
+        v->base.out->oom = true;
         return;
     }
     /* The mounted GPU nodes no line allows, one per major. */
@@ -1115,17 +1007,18 @@ static void check_allow(ct_lint *v)
             next_dangling = (size_t)dangling + 1;
             allow_text(al, have, sizeof(have));
             snprintf(fixed, sizeof(fixed), "c %u:* %s", n->st.major, al->access);
-            f = add(v, "lxc.major-mismatch", GP_SEV_FAIL, "device access",
-                    "%s allows nothing this container mounts; /%s is %u:%u on this host, and no line allows major %u: "
-                    "opening it in the container fails with \"Operation not permitted\"%s%s%s",
-                    have, n->path, n->st.major, n->st.minor, n->st.major, drv ? " (" : "",
-                    drv ? drv : " (no driver has that major now: nvidia-uvm's major is given out when the module "
-                                "loads and differs between hosts and driver versions)",
-                    drv ? " has that major now)" : "");
-            add_conf_line(v, f, al->line);
-            add_conf_line(v, f, v->ent[n->entry].line);
+            f = gp_pvelint_add(&v->base, "lxc.major-mismatch", GP_SEV_FAIL, "device access",
+                               "%s allows nothing this container mounts; /%s is %u:%u on this host, and no line "
+                               "allows major %u: opening it in the container fails with \"Operation not "
+                               "permitted\"%s%s%s", have, n->path, n->st.major, n->st.minor, n->st.major,
+                               drv ? " (" : "",
+                               drv ? drv : " (no driver has that major now: nvidia-uvm's major is given out when the "
+                                           "module loads and differs between hosts and driver versions)",
+                               drv ? " has that major now)" : "");
+            gp_pvelint_add_line(&v->base, f, al->line);
+            gp_pvelint_add_line(&v->base, f, v->ent[n->entry].line);
             add_host_fact(v, f, "/proc/devices", "/%s: character device %u:%u", n->path, n->st.major, n->st.minor);
-            gp_finding_set_fix(v->out, f, "line %zu should read: %s: %s", al->line + 1,
+            gp_finding_set_fix(v->base.out, f, "line %zu should read: %s: %s", al->line + 1,
                                keep_v1 ? "lxc.cgroup.devices.allow" : "lxc.cgroup2.devices.allow", fixed);
             continue;
         }
@@ -1133,26 +1026,27 @@ static void check_allow(ct_lint *v)
             const ct_allow *al = &v->allow[v1_cover];
 
             allow_text(al, have, sizeof(have));
-            f = add(v, "lxc.allow-missing", GP_SEV_FAIL, "device access",
-                    "/%s (%u:%u) is allowed only by a cgroup v1 line (lxc.cgroup.devices.allow), which sets nothing on "
-                    "this host's cgroup v2: opening it in the container fails with \"Operation not permitted\"",
-                    n->path, n->st.major, n->st.minor);
-            add_conf_line(v, f, al->line);
-            add_conf_line(v, f, v->ent[n->entry].line);
-            gp_finding_set_fix(v->out, f, "line %zu should read: lxc.cgroup2.devices.allow: %s", al->line + 1, have);
+            f = gp_pvelint_add(&v->base, "lxc.allow-missing", GP_SEV_FAIL, "device access",
+                               "/%s (%u:%u) is allowed only by a cgroup v1 line (lxc.cgroup.devices.allow), which "
+                               "sets nothing on this host's cgroup v2: opening it in the container fails with "
+                               "\"Operation not permitted\"", n->path, n->st.major, n->st.minor);
+            gp_pvelint_add_line(&v->base, f, al->line);
+            gp_pvelint_add_line(&v->base, f, v->ent[n->entry].line);
+            gp_finding_set_fix(v->base.out, f, "line %zu should read: lxc.cgroup2.devices.allow: %s", al->line + 1,
+                               have);
             continue;
         }
         {
             char where[300];
 
             where_to_add(v, where, sizeof(where));
-            f = add(v, "lxc.allow-missing", GP_SEV_FAIL, "device access",
-                    "/%s (%u:%u) is mounted into the container but no lxc.cgroup2.devices.allow line allows major %u: "
-                    "opening it fails with \"Operation not permitted\"", n->path, n->st.major, n->st.minor,
-                    n->st.major);
-            add_conf_line(v, f, v->ent[n->entry].line);
+            f = gp_pvelint_add(&v->base, "lxc.allow-missing", GP_SEV_FAIL, "device access",
+                               "/%s (%u:%u) is mounted into the container but no lxc.cgroup2.devices.allow line "
+                               "allows major %u: opening it fails with \"Operation not permitted\"", n->path,
+                               n->st.major, n->st.minor, n->st.major);
+            gp_pvelint_add_line(&v->base, f, v->ent[n->entry].line);
             add_host_fact(v, f, "/proc/devices", "/%s: character device %u:%u", n->path, n->st.major, n->st.minor);
-            gp_finding_set_fix(v->out, f, "%s\nlxc.cgroup2.devices.allow: c %u:* rwm", where, n->st.major);
+            gp_finding_set_fix(v->base.out, f, "%s\nlxc.cgroup2.devices.allow: c %u:* rwm", where, n->st.major);
         }
     }
 }
@@ -1195,25 +1089,25 @@ static void check_uvm(ct_lint *v)
             evidence = v->ent[v->nodes[i].entry].line;
             break;
         }
-    (void)node_stat(v->ctx->h, "dev/nvidia-uvm", &host_uvm);
-    (void)node_stat(v->ctx->h, "dev/nvidia-uvm-tools", &host_tools);
+    (void)node_stat(v->base.ctx->h, "dev/nvidia-uvm", &host_uvm);
+    (void)node_stat(v->base.ctx->h, "dev/nvidia-uvm-tools", &host_tools);
     if (!uvm) {
         char fix[1200], where[300];
         size_t o = 0;
         int major = host_uvm.type == GP_DEVNODE_CHAR ? (int)host_uvm.major
-                                                     : gp_chardev_major(v->ctx->h, "nvidia-uvm");
+                                                     : gp_chardev_major(v->base.ctx->h, "nvidia-uvm");
 
-        f = add(v, "lxc.uvm-missing", GP_SEV_FAIL, "NVIDIA nodes",
-                "the container gets the NVIDIA device nodes but not /dev/nvidia-uvm: nvidia-smi works, CUDA fails "
-                "with \"no CUDA-capable device is detected\" (error 999)");
-        add_conf_line(v, f, evidence);
+        f = gp_pvelint_add(&v->base, "lxc.uvm-missing", GP_SEV_FAIL, "NVIDIA nodes",
+                           "the container gets the NVIDIA device nodes but not /dev/nvidia-uvm: nvidia-smi works, "
+                           "CUDA fails with \"no CUDA-capable device is detected\" (error 999)");
+        gp_pvelint_add_line(&v->base, f, evidence);
         if (host_uvm.type != GP_DEVNODE_CHAR)
             o += (size_t)snprintf(fix + o, sizeof(fix) - o, "nvidia-modprobe -u -c=0   # on the host first: "
                                   "/dev/nvidia-uvm does not exist yet\n");
         if (dev_style) {
             int k = free_dev_index(v, -1);
 
-            snprintf(fix + o, sizeof(fix) - o, "pct set %s --dev%d /dev/nvidia-uvm", v->ctid_s, k < 0 ? 0 : k);
+            snprintf(fix + o, sizeof(fix) - o, "pct set %s --dev%d /dev/nvidia-uvm", v->base.id_s, k < 0 ? 0 : k);
         } else {
             bool covered = false;
 
@@ -1225,25 +1119,25 @@ static void check_uvm(ct_lint *v)
             if (!covered && major >= 0 && o < sizeof(fix))
                 snprintf(fix + o, sizeof(fix) - o, "\nlxc.cgroup2.devices.allow: c %d:* rwm", major);
         }
-        gp_finding_set_fix(v->out, f, "%s", fix);
+        gp_finding_set_fix(v->base.out, f, "%s", fix);
         return;
     }
     if (host_tools.type == GP_DEVNODE_CHAR && !find_node(v, "dev/nvidia-uvm-tools")) {
-        f = add(v, "lxc.uvm-missing", GP_SEV_INFO, "NVIDIA nodes",
-                "/dev/nvidia-uvm-tools is not passed: CUDA runs without it, profilers and cuda-gdb need it");
-        add_conf_line(v, f, v->ent[uvm->entry].line);
+        f = gp_pvelint_add(&v->base, "lxc.uvm-missing", GP_SEV_INFO, "NVIDIA nodes",
+                           "/dev/nvidia-uvm-tools is not passed: CUDA runs without it, profilers and cuda-gdb need it");
+        gp_pvelint_add_line(&v->base, f, v->ent[uvm->entry].line);
         if (v->ent[uvm->entry].kind == ENT_DEV) {
             int k = free_dev_index(v, -1);
 
-            gp_finding_set_fix(v->out, f, "pct set %s --dev%d /dev/nvidia-uvm-tools   # only if you profile or "
-                                          "debug CUDA in the container", v->ctid_s, k < 0 ? 0 : k);
+            gp_finding_set_fix(v->base.out, f, "pct set %s --dev%d /dev/nvidia-uvm-tools   # only if you profile or "
+                                               "debug CUDA in the container", v->base.id_s, k < 0 ? 0 : k);
         } else {
             char where[300];
 
             where_to_add(v, where, sizeof(where));
-            gp_finding_set_fix(v->out, f, "%s   # only if you profile or debug CUDA there\nlxc.mount.entry: "
-                                          "/dev/nvidia-uvm-tools dev/nvidia-uvm-tools none bind,optional,create=file",
-                               where);
+            gp_finding_set_fix(v->base.out, f,
+                               "%s   # only if you profile or debug CUDA there\nlxc.mount.entry: "
+                               "/dev/nvidia-uvm-tools dev/nvidia-uvm-tools none bind,optional,create=file", where);
         }
     }
 }
@@ -1327,12 +1221,13 @@ static void check_render_gpu(ct_lint *v)
         gpu_label(v, (size_t)n->owner, other, sizeof(other));
         gpu_label(v, (size_t)primary, mine, sizeof(mine));
         entry_key(v, e, key, sizeof(key));
-        f = add(v, "lxc.render-other-gpu", GP_SEV_WARN, "GPU nodes",
-                "/%s is the %s node of %s, not of %s, the GPU the rest of this config passes%s%s; DRI numbers follow "
-                "probe order, not the slot", n->path, role == GP_NODE_CARD ? "card" : "render", other, mine,
-                right ? ": its node is /" : "", right ? right : "");
-        add_conf_line(v, f, e->line);
-        gp_finding_add_device_text(v->out, f, gpu_dev(v, (size_t)n->owner)->name, n->path);
+        f = gp_pvelint_add(&v->base, "lxc.render-other-gpu", GP_SEV_WARN, "GPU nodes",
+                           "/%s is the %s node of %s, not of %s, the GPU the rest of this config passes%s%s; DRI "
+                           "numbers follow probe order, not the slot", n->path,
+                           role == GP_NODE_CARD ? "card" : "render", other, mine, right ? ": its node is /" : "",
+                           right ? right : "");
+        gp_pvelint_add_line(&v->base, f, e->line);
+        gp_finding_add_device_text(v->base.out, f, gpu_dev(v, (size_t)n->owner)->name, n->path);
         flagged++;
         if (right && e->kind == ENT_DEV && strcmp(e->src, n->path) == 0) {
             char path[NODE_PATH_MAX + 2];
@@ -1348,13 +1243,13 @@ static void check_render_gpu(ct_lint *v)
             snprintf(path, sizeof(path), "/%s", right);
             nv = mount_value_with(e, path);
             if (nv)
-                gp_finding_set_fix(v->out, f, "line %zu should read: %s: %s   # if you meant both GPUs, keep it",
+                gp_finding_set_fix(v->base.out, f, "line %zu should read: %s: %s   # if you meant both GPUs, keep it",
                                    e->line + 1, key, nv);
             else
-                v->out->oom = true;
+                v->base.out->oom = true;
         } else
-            gp_finding_set_fix(v->out, f, "gpupass lxc %s --gpu %s   # the nodes of one GPU; keep line %zu if the "
-                                          "container should have both", v->ctid_s,
+            gp_finding_set_fix(v->base.out, f, "gpupass lxc %s --gpu %s   # the nodes of one GPU; keep line %zu if the "
+                                               "container should have both", v->base.id_s,
                                gpu_dev(v, (size_t)primary)->name, e->line + 1);
     }
     /* An NVIDIA node says which GPU is meant; DRI nodes alone do not. */
@@ -1368,13 +1263,13 @@ static void check_render_gpu(ct_lint *v)
         gp_finding *f;
 
         gpu_label(v, (size_t)first_dri->owner, which, sizeof(which));
-        f = add(v, "lxc.render-other-gpu", GP_SEV_INFO, "GPU nodes",
-                "/%s is a node of %s; this host has %zu GPUs with DRI nodes, numbered in probe order: check it is "
-                "the one you mean", first_dri->path, which, dri_gpus);
-        add_conf_line(v, f, v->ent[first_dri->entry].line);
-        gp_finding_add_device_text(v->out, f, gpu_dev(v, (size_t)first_dri->owner)->name, first_dri->path);
-        gp_finding_set_fix(v->out, f, "ls -l /dev/dri/by-path   # on the host: which PCI address each card and "
-                                      "renderD node is");
+        f = gp_pvelint_add(&v->base, "lxc.render-other-gpu", GP_SEV_INFO, "GPU nodes",
+                           "/%s is a node of %s; this host has %zu GPUs with DRI nodes, numbered in probe order: "
+                           "check it is the one you mean", first_dri->path, which, dri_gpus);
+        gp_pvelint_add_line(&v->base, f, v->ent[first_dri->entry].line);
+        gp_finding_add_device_text(v->base.out, f, gpu_dev(v, (size_t)first_dri->owner)->name, first_dri->path);
+        gp_finding_set_fix(v->base.out, f, "ls -l /dev/dri/by-path   # on the host: which PCI address each card and "
+                                           "renderD node is");
     }
 }
 
@@ -1420,13 +1315,13 @@ static void check_raw_unprivileged(ct_lint *v)
                 snprintf(gpu, sizeof(gpu), "%s", gpu_dev(v, (size_t)v->nodes[k].owner)->name);
                 break;
             }
-        f = add(v, "lxc.raw-unprivileged", GP_SEV_WARN, "unprivileged container",
-                "the container is unprivileged and line %zu bind-mounts /%s from the host: /%s (host gid %u, mode "
-                "%04o) shows as nobody:nogroup inside, and the container's users cannot open it", e->line + 1,
-                e->src, n->path, n->st.gid, n->st.mode & 07777);
-        add_conf_line(v, f, e->line);
-        gp_finding_set_fix(v->out, f, "gpupass lxc %s --gpu %s --style dev   # devN lines: PVE creates the nodes "
-                                      "with the container's own gid", v->ctid_s, gpu);
+        f = gp_pvelint_add(&v->base, "lxc.raw-unprivileged", GP_SEV_WARN, "unprivileged container",
+                           "the container is unprivileged and line %zu bind-mounts /%s from the host: /%s (host gid "
+                           "%u, mode %04o) shows as nobody:nogroup inside, and the container's users cannot open it",
+                           e->line + 1, e->src, n->path, n->st.gid, n->st.mode & 07777);
+        gp_pvelint_add_line(&v->base, f, e->line);
+        gp_finding_set_fix(v->base.out, f, "gpupass lxc %s --gpu %s --style dev   # devN lines: PVE creates the nodes "
+                                           "with the container's own gid", v->base.id_s, gpu);
     }
 }
 
@@ -1437,12 +1332,12 @@ static int load_rootfs(ct_lint *v)
     if (v->rootfs_tried)
         return v->rootfs_rc;
     v->rootfs_tried = true;
-    if (v->ctid == 0)
+    if (v->base.id == 0)
         v->rootfs_rc = gp_error_set(&v->rootfs_err, -ENOENT, "the CTID is unknown");
     else
-        v->rootfs_rc = gp_ct_rootfs(v->ctx->h, v->ctid, v->text, &v->rootfs, &v->rootfs_how, &v->rootfs_err);
+        v->rootfs_rc = gp_ct_rootfs(v->base.ctx->h, v->base.id, v->text, &v->rootfs, &v->rootfs_how, &v->rootfs_err);
     if (v->rootfs_rc == -ENOMEM)
-        v->out->oom = true;
+        v->base.out->oom = true;
     return v->rootfs_rc;
 }
 
@@ -1479,33 +1374,33 @@ static void check_gids(ct_lint *v)
         if ((mode & 006) == 006)
             continue;   /* anyone may open it: the group does not matter */
         if (load_rootfs(v) < 0) {
-            if (v->rootfs_rc == -ENOMEM || unchecked_reported || v->ctid == 0)
+            if (v->rootfs_rc == -ENOMEM || unchecked_reported || v->base.id == 0)
                 continue;
             unchecked_reported = true;
-            f = add(v, "lxc.gid-mismatch", GP_SEV_INFO, "container groups",
-                    "the gid= of the DRI devN lines was not checked: the container's /etc/group cannot be read (%s)",
-                    gp_error_message(&v->rootfs_err));
-            add_conf_line(v, f, e->line);
-            gp_finding_set_fix(v->out, f, "pct exec %s -- getent group %s   # the gid to put in gid=", v->ctid_s,
-                               group);
+            f = gp_pvelint_add(&v->base, "lxc.gid-mismatch", GP_SEV_INFO, "container groups",
+                               "the gid= of the DRI devN lines was not checked: the container's /etc/group cannot be "
+                               "read (%s)", gp_error_message(&v->rootfs_err));
+            gp_pvelint_add_line(&v->base, f, e->line);
+            gp_finding_set_fix(v->base.out, f, "pct exec %s -- getent group %s   # the gid to put in gid=",
+                               v->base.id_s, group);
             continue;
         }
         if (asprintf(&etc, "/%s/etc/group", v->rootfs) < 0) {
-            v->out->oom = true;
+            v->base.out->oom = true;
             return;
         }
-        r = gp_ct_group_gid(v->ctx->h, v->rootfs, group, &want);
+        r = gp_ct_group_gid(v->base.ctx->h, v->rootfs, group, &want);
         if (r == -ENOMEM) {
-            v->out->oom = true;
+            v->base.out->oom = true;
             return;
         }
         if (r < 0) {
-            f = add(v, "lxc.gid-mismatch", GP_SEV_INFO, "container groups",
-                    "the container has no '%s' group (%s, %s), so /%s's gid= cannot be checked", group, etc,
-                    v->rootfs_how, e->src);
-            add_conf_line(v, f, e->line);
-            gp_finding_set_fix(v->out, f, "pct exec %s -- groupadd -r %s   # then give dev%u gid= that group's id",
-                               v->ctid_s, group, e->dev_index);
+            f = gp_pvelint_add(&v->base, "lxc.gid-mismatch", GP_SEV_INFO, "container groups",
+                               "the container has no '%s' group (%s, %s), so /%s's gid= cannot be checked", group, etc,
+                               v->rootfs_how, e->src);
+            gp_pvelint_add_line(&v->base, f, e->line);
+            gp_finding_set_fix(v->base.out, f, "pct exec %s -- groupadd -r %s   # then give dev%u gid= that group's id",
+                               v->base.id_s, group, e->dev_index);
             continue;
         }
         gid_s = gp_propstr_get(&e->props, "gid");
@@ -1517,13 +1412,14 @@ static void check_gids(ct_lint *v)
             char want_s[16];
             _cleanup_free_ char *nv = NULL;
 
-            f = add(v, "lxc.gid-mismatch", GP_SEV_WARN, "container groups",
-                    "dev%u makes /%s with gid %u%s, but the container's %s group is %u: its users cannot open the "
-                    "node (%s)", e->dev_index, e->src, have, gid_s ? "" : " (no gid=: root)", group, want,
-                    strcmp(e->src, "dev/kfd") == 0 ? "ROCm finds no GPU"
-                    : strcmp(group, "render") == 0 ? "VA-API: \"No VA display found\""
-                                                   : "\"Permission denied\" on the card node");
-            add_conf_line(v, f, e->line);
+            f = gp_pvelint_add(&v->base, "lxc.gid-mismatch", GP_SEV_WARN, "container groups",
+                               "dev%u makes /%s with gid %u%s, but the container's %s group is %u: its users cannot "
+                               "open the node (%s)", e->dev_index, e->src, have, gid_s ? "" : " (no gid=: root)", group,
+                               want,
+                               strcmp(e->src, "dev/kfd") == 0 ? "ROCm finds no GPU"
+                               : strcmp(group, "render") == 0 ? "VA-API: \"No VA display found\""
+                                                              : "\"Permission denied\" on the card node");
+            gp_pvelint_add_line(&v->base, f, e->line);
             add_host_fact(v, f, etc, "%s:x:%u (read from %s)", group, want, v->rootfs_how);
             snprintf(want_s, sizeof(want_s), "%u", want);
             nv = dev_value_with(e, "gid", want_s);
@@ -1548,51 +1444,54 @@ static void check_nvidia_version(ct_lint *v)
             any = true;
             line = v->ent[v->nodes[i].entry].line;
         }
-    if (!any || v->ctid == 0)
+    if (!any || v->base.id == 0)
         return;
-    r = gp_host_nvidia_version(v->ctx->h, &host);
+    r = gp_host_nvidia_version(v->base.ctx->h, &host);
     if (r == -ENOMEM)
-        v->out->oom = true;
+        v->base.out->oom = true;
     if (r < 0)
         return;
     if (load_rootfs(v) < 0) {
         if (v->rootfs_rc == -ENOMEM)
             return;
-        f = add(v, "lxc.nvidia-version", GP_SEV_INFO, "NVIDIA userland",
-                "the container's NVIDIA libraries were not compared with the host's module %s: %s", host,
-                gp_error_message(&v->rootfs_err));
-        add_conf_line(v, f, line);
-        gp_finding_set_fix(v->out, f, "pct exec %s -- nvidia-smi   # says \"Driver/library version mismatch\" when "
-                                      "they differ", v->ctid_s);
+        f = gp_pvelint_add(&v->base, "lxc.nvidia-version", GP_SEV_INFO, "NVIDIA userland",
+                           "the container's NVIDIA libraries were not compared with the host's module %s: %s", host,
+                           gp_error_message(&v->rootfs_err));
+        gp_pvelint_add_line(&v->base, f, line);
+        gp_finding_set_fix(v->base.out, f,
+                           "pct exec %s -- nvidia-smi   # says \"Driver/library version mismatch\" when "
+                           "they differ", v->base.id_s);
         return;
     }
-    r = gp_ct_nvidia_userland(v->ctx->h, v->rootfs, &ct);
+    r = gp_ct_nvidia_userland(v->base.ctx->h, v->rootfs, &ct);
     if (r == -ENOMEM) {
-        v->out->oom = true;
+        v->base.out->oom = true;
         return;
     }
     if (r < 0) {
-        f = add(v, "lxc.nvidia-version", GP_SEV_INFO, "NVIDIA userland",
-                "the container gets NVIDIA nodes but has no NVIDIA userland (no libnvidia-ml.so.* in %s): CUDA and "
-                "nvidia-smi need the host module's version, %s", v->rootfs_how, host);
-        add_conf_line(v, f, line);
+        f = gp_pvelint_add(&v->base, "lxc.nvidia-version", GP_SEV_INFO, "NVIDIA userland",
+                           "the container gets NVIDIA nodes but has no NVIDIA userland (no libnvidia-ml.so.* in %s): "
+                           "CUDA and nvidia-smi need the host module's version, %s", v->rootfs_how, host);
+        gp_pvelint_add_line(&v->base, f, line);
         add_host_fact(v, f, "/proc/driver/nvidia/version", "kernel module %s", host);
-        gp_finding_set_fix(v->out, f, "pct push %s NVIDIA-Linux-x86_64-%s.run /root/nvidia.run && pct exec %s -- sh "
-                                      "/root/nvidia.run --no-kernel-module   # the host's version, without its module",
-                           v->ctid_s, host, v->ctid_s);
+        gp_finding_set_fix(v->base.out, f,
+                           "pct push %s NVIDIA-Linux-x86_64-%s.run /root/nvidia.run && pct exec %s -- sh "
+                           "/root/nvidia.run --no-kernel-module   # the host's version, without its module",
+                           v->base.id_s, host, v->base.id_s);
         return;
     }
     if (strcmp(host, ct) == 0)
         return;
-    f = add(v, "lxc.nvidia-version", GP_SEV_FAIL, "NVIDIA userland",
-            "the container's NVIDIA userland is %s, the host's kernel module %s: nvidia-smi fails with \"Failed to "
-            "initialize NVML: Driver/library version mismatch\"", ct, host);
-    add_conf_line(v, f, line);
+    f = gp_pvelint_add(&v->base, "lxc.nvidia-version", GP_SEV_FAIL, "NVIDIA userland",
+                       "the container's NVIDIA userland is %s, the host's kernel module %s: nvidia-smi fails with "
+                       "\"Failed to initialize NVML: Driver/library version mismatch\"", ct, host);
+    gp_pvelint_add_line(&v->base, f, line);
     add_host_fact(v, f, "/proc/driver/nvidia/version", "kernel module %s", host);
     add_host_fact(v, f, v->rootfs, "libnvidia-ml.so.%s (%s)", ct, v->rootfs_how);
-    gp_finding_set_fix(v->out, f, "pct push %s NVIDIA-Linux-x86_64-%s.run /root/nvidia.run && pct exec %s -- sh "
-                                  "/root/nvidia.run --no-kernel-module   # the same version as the host's module; "
-                                  "remove the container's %s packages first", v->ctid_s, host, v->ctid_s, ct);
+    gp_finding_set_fix(v->base.out, f,
+                       "pct push %s NVIDIA-Linux-x86_64-%s.run /root/nvidia.run && pct exec %s -- sh "
+                       "/root/nvidia.run --no-kernel-module   # the same version as the host's module; "
+                       "remove the container's %s packages first", v->base.id_s, host, v->base.id_s, ct);
 }
 
 /* ---- one container ---- */
@@ -1600,28 +1499,16 @@ static void check_nvidia_version(ct_lint *v)
 static int lint_ct(const gp_check_ctx *ctx, const lxc_env *env, const char *label, unsigned ctid, const char *buf,
                    size_t len, gp_findings *out)
 {
-    ct_lint v = { .ctx = ctx, .env = env, .label = label, .ctid = ctid, .out = out, .first = out->n };
-    size_t counts[_GP_SEV_MAX] = { 0 };
-    gp_error err = { 0 };
+    ct_lint v = { .env = env };
+    gp_finding *bad;
     int r;
 
-    if (ctid) {
-        snprintf(v.ctid_s, sizeof(v.ctid_s), "%u", ctid);
-        snprintf(v.layer, sizeof(v.layer), "CT %u", ctid);
-    } else {
-        snprintf(v.ctid_s, sizeof(v.ctid_s), "CTID");
-        snprintf(v.layer, sizeof(v.layer), "%.95s", label);
-    }
-    r = gp_pveconf_parse(buf, len, GP_PVECONF_LXC, label, &v.conf, &err);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0) {
-        gp_finding *f = add(&v, "lxc.bad-file", GP_SEV_FAIL, "config syntax", "%s", gp_error_message(&err));
-
-        gp_finding_add_line(out, f, label, 0, NULL);
-        gp_finding_set_fix(out, f, "restore %s from a backup (`pct config %s` shows what PVE reads)", label,
-                           v.ctid_s);
-        return gp_findings_status(out);
+    r = gp_pvelint_open(&v.base, &ct_kind, ctx, label, ctid, buf, len, out, &bad);
+    if (r != 0) {
+        if (r > 0)
+            gp_finding_set_fix(out, bad, "restore %s from a backup (`pct config %s` shows what PVE reads)", label,
+                               v.base.id_s);
+        return r < 0 ? r : gp_findings_status(out);
     }
     v.text = strndup(buf, len);
     if (!v.text) {
@@ -1630,7 +1517,7 @@ static int lint_ct(const gp_check_ctx *ctx, const lxc_env *env, const char *labe
     }
     if ((r = read_config(&v)) < 0)
         goto out;
-    check_bad_lines(&v);
+    gp_pvelint_bad_lines(&v.base);
     check_raw_after_section(&v);
     check_nodes(&v);
     check_allow(&v);
@@ -1639,18 +1526,18 @@ static int lint_ct(const gp_check_ctx *ctx, const lxc_env *env, const char *labe
     check_raw_unprivileged(&v);
     check_gids(&v);
     check_nvidia_version(&v);
-    for (size_t i = v.first; i < out->n; i++)
-        counts[out->v[i].severity]++;
-    if (!counts[GP_SEV_WARN] && !counts[GP_SEV_FAIL]) {
+    if (gp_pvelint_holds(&v.base)) {
         if (v.n_nodes)
-            add(&v, "lxc.ok", GP_SEV_PASS, "GPU lines", "CT %s: its device lines match this host's nodes", v.ctid_s);
+            gp_pvelint_add(&v.base, "lxc.ok", GP_SEV_PASS, "GPU lines",
+                           "CT %s: its device lines match this host's nodes", v.base.id_s);
         else
-            add(&v, "lxc.ok", GP_SEV_PASS, "GPU lines", "CT %s: config holds (no device nodes passed)", v.ctid_s);
+            gp_pvelint_add(&v.base, "lxc.ok", GP_SEV_PASS, "GPU lines", "CT %s: config holds (no device nodes passed)",
+                           v.base.id_s);
     }
     r = 0;
 out:
     entries_clear(&v);
-    gp_pveconf_clear(&v.conf);
+    gp_pveconf_clear(&v.base.conf);
     return r < 0 ? r : gp_findings_status(out);
 }
 
@@ -1666,135 +1553,19 @@ int gp_lxc_lint_config(const gp_check_ctx *ctx, const char *label, unsigned ctid
     return r;
 }
 
-static int cmp_unsigned(const void *a, const void *b)
+static int lint_one(const gp_check_ctx *ctx, void *env, const char *label, unsigned ctid, const char *buf, size_t len,
+                    gp_findings *out)
 {
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static int lint_file(const gp_check_ctx *ctx, const lxc_env *env, const char *rel, unsigned ctid, gp_findings *out)
-{
-    _cleanup_free_ char *buf = NULL, *label = NULL;
-    size_t len = 0;
-    int r;
-
-    if (asprintf(&label, "/%s", rel) < 0)
-        return -ENOMEM;
-    r = gp_host_read_file(ctx->h, rel, CONF_READ_MAX, &buf, &len);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0) {
-        char layer[32];
-        gp_finding *f;
-
-        snprintf(layer, sizeof(layer), "CT %u", ctid);
-        f = gp_findings_add(out, layer, "lxc.unreadable", GP_SEV_FAIL, "config", "cannot read %s: %s%s", label,
-                            strerror(-r), r == -EFBIG ? " (over the 1 MiB pmxcfs holds)" : "");
-        gp_finding_add_line(out, f, label, 0, NULL);
-        gp_finding_set_fix(out, f, "systemctl status pve-cluster   # /etc/pve is served by pmxcfs");
-        return gp_findings_status(out);
-    }
     return lint_ct(ctx, env, label, ctid, buf, len, out);
 }
 
 int gp_lxc_lint(const gp_check_ctx *ctx, const unsigned *ctids, size_t n, gp_findings *out)
 {
-    _cleanup_free_ unsigned *all = NULL;
-    _cleanup_free_ char *dir = NULL;
     lxc_env env;
-    size_t n_all = 0;
     int r = env_init(ctx, &env);
 
-    if (r < 0)
-        goto out;
-    if (!ctids || n == 0) {
-        _cleanup_strv_ char **files = NULL;
-        _cleanup_free_ char *node = gp_pve_node_name(ctx->h);
-        size_t n_files = 0;
-
-        /* etc/pve/lxc is this node's nodes/<node>/lxc (a pmxcfs link);
-         * a copy of /etc/pve may hold only the real directory. */
-        dir = strdup("etc/pve/lxc");
-        if (!dir) {
-            r = -ENOMEM;
-            goto out;
-        }
-        r = gp_host_list_dir(ctx->h, dir, &files, &n_files);
-        if ((r == -ENOENT || r == -ENOTDIR) && node) {
-            free(dir);
-            if (asprintf(&dir, "etc/pve/nodes/%s/lxc", node) < 0) {
-                dir = NULL;
-                r = -ENOMEM;
-                goto out;
-            }
-            r = gp_host_list_dir(ctx->h, dir, &files, &n_files);
-        }
-        if (r == -ENOMEM)
-            goto out;
-        if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
-            gp_finding *f = gp_findings_add(out, GP_LAYER_PVE, "lxc.unreadable", GP_SEV_FAIL, "CT configs",
-                                            "cannot read /%s: %s (is pve-cluster running?)", dir, strerror(-r));
-
-            gp_finding_set_fix(out, f, "systemctl status pve-cluster   # /etc/pve is served by pmxcfs");
-            r = gp_findings_status(out);
-            goto out;
-        }
-        all = calloc(n_files ? n_files : 1, sizeof(*all));
-        if (!all) {
-            r = -ENOMEM;
-            goto out;
-        }
-        /* Only "<ctid>.conf" is a container config (parse_pct_config). */
-        for (char **f = files; f && *f; f++) {
-            _cleanup_free_ char *id = NULL;
-            unsigned ctid;
-
-            if (!gp_endswith(*f, ".conf"))
-                continue;
-            id = strndup(*f, strlen(*f) - 5);
-            if (!id) {
-                r = -ENOMEM;
-                goto out;
-            }
-            if (gp_ctid_parse(id, &ctid))
-                all[n_all++] = ctid;
-        }
-        qsort(all, n_all, sizeof(*all), cmp_unsigned);
-        if (n_all == 0)
-            gp_findings_add(out, GP_LAYER_PVE, "lxc.none", GP_SEV_INFO, "CT configs",
-                            "this node has no container configs in /etc/pve/lxc");
-        for (size_t i = 0; i < n_all; i++) {
-            char rel[300];
-
-            snprintf(rel, sizeof(rel), "%s/%u.conf", dir, all[i]);
-            if ((r = lint_file(ctx, &env, rel, all[i], out)) < 0)
-                goto out;
-        }
-        r = 0;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        _cleanup_free_ char *path = NULL;
-        gp_error err = { 0 };
-
-        r = gp_ct_locate(ctx->h, ctids[i], &path, &err);
-        if (r == -ENOMEM)
-            goto out;
-        if (r < 0) {
-            char layer[32];
-            gp_finding *f;
-
-            snprintf(layer, sizeof(layer), "CT %u", ctids[i]);
-            f = gp_findings_add(out, layer, "lxc.not-found", GP_SEV_FAIL, "config", "%s", gp_error_message(&err));
-            gp_finding_set_fix(out, f, "pct list   # the containers of this node");
-            continue;
-        }
-        if ((r = lint_file(ctx, &env, path, ctids[i], out)) < 0)
-            goto out;
-    }
-    r = 0;
-out:
+    if (r >= 0)
+        r = gp_pvelint_configs(ctx, &ct_kind, ctids, n, lint_one, &env, out);
     env_done(&env);
-    return r < 0 ? r : gp_findings_status(out);
+    return r;
 }

@@ -8,6 +8,7 @@
 #include "fileio.h"
 #include "gpunodes.h"
 #include "lint-lxc.h"
+#include "lint-pveconf.h"
 #include "lxcplan.h"
 #include "propstr.h"
 #include "pveconf.h"
@@ -268,27 +269,6 @@ static int conf_read(lxc_edit *e, char **text, size_t *len)
     return 0;
 }
 
-/* What lines already in the config still get wrong (another GPU's node, a
- * gid that is not the container's): lxc lint on the planned config. */
-static int still_wrong(const gp_check_ctx *ctx, gp_plan *plan, const gp_lxc_result *res, unsigned ctid,
-                       const char *conf, size_t len)
-{
-    _cleanup_findings_ gp_findings f = { 0 };
-    char label[512];
-    int r;
-
-    snprintf(label, sizeof(label), "/%s", res->conf);
-    r = gp_lxc_lint_config(ctx, label, ctid, conf, len, &f);
-    /* Lint guesses which GPU a config means; the plan knows it, and says
-     * so itself (other_gpu_lines), as it says what raw lines cost in an
-     * unprivileged container (write_raw). */
-    for (size_t i = 0; r >= 0 && i < f.n; i++)
-        if (f.v[i].severity >= GP_SEV_WARN && strcmp(f.v[i].id, "lxc.render-other-gpu") != 0 &&
-            strcmp(f.v[i].id, "lxc.raw-unprivileged") != 0)
-            r = gp_plan_add_note(plan, "still to fix by hand (gpupass lxc lint %u): %s", ctid, f.v[i].title);
-    return r;
-}
-
 /* DRI lines already in the config that are not this GPU's nodes: with
  * several GPUs, card and render numbers follow probe order, and a guide's
  * renderD128 is often another card's. */
@@ -318,6 +298,15 @@ static int other_gpu_lines(lxc_edit *e)
     }
     return 0;
 }
+
+/*
+ * What lines already in the config still get wrong (another GPU's node, a
+ * gid that is not the container's) is lxc lint's word on the planned
+ * config. Lint guesses which GPU a config means; the plan knows it, and
+ * says so itself (other_gpu_lines), as it says what raw lines cost in an
+ * unprivileged container (write_raw): those findings are left out.
+ */
+static const char *const lint_knows_less[] = { "lxc.render-other-gpu", "lxc.raw-unprivileged", NULL };
 
 int gp_lxc_plan(const gp_check_ctx *ctx, const gp_lxc_opts *o, gp_plan *plan, gp_lxc_result *res, gp_error *err)
 {
@@ -352,7 +341,8 @@ int gp_lxc_plan(const gp_check_ctx *ctx, const gp_lxc_opts *o, gp_plan *plan, gp
         out = gp_pveconf_format(&e.conf, &out_len);
         if (!out || asprintf(&why, "give %s to CT %u", d->name, o->ctid) < 0)
             r = -ENOMEM;
-        else if (still_wrong(ctx, plan, res, o->ctid, out, out_len) < 0)
+        else if (gp_pvelint_plan_notes(plan, ctx, gp_lxc_lint_config, "lxc lint", res->conf, o->ctid, out, out_len,
+                                       GP_SEV_WARN, lint_knows_less) < 0)
             r = -ENOMEM;
         else if (gp_plan_set_file(plan, ctx->h, res->conf, out, out_len, 0640, why, err) < 0)
             r = -EIO;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pveconf.h"
 #include "shared/macro.h"
@@ -319,6 +320,25 @@ const char *gp_pveconf_line_key(const gp_pveconf_line *l, char *buf, size_t size
     memcpy(buf, l->text, n);
     buf[n] = '\0';
     return buf;
+}
+
+bool gp_pveconf_line_is_key(const gp_pveconf_line *l, const char *key)
+{
+    size_t n = strlen(key);
+
+    return l->type == GP_PVECONF_LINE_KEY && l->key_len == n && memcmp(l->text, key, n) == 0;
+}
+
+char *gp_pveconf_line_value(const gp_pveconf_line *l)
+{
+    return strndup(l->text + l->value_off, l->value_len);
+}
+
+bool gp_pveconf_bool(const char *v)
+{
+    /* JSONSchema booleans: 1|on|yes|true, case-insensitive. */
+    return v && (strcasecmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
+                 strcasecmp(v, "true") == 0);
 }
 
 static int key_cmp(const gp_pveconf_line *l, const char *key)

@@ -93,6 +93,13 @@ long gp_pveconf_find(const gp_pveconf *c, unsigned section, const char *key);
 int gp_pveconf_get(const gp_pveconf *c, unsigned section, const char *key, char **ret);
 /* The key of a KEY line, copied into buf (truncated to size). */
 const char *gp_pveconf_line_key(const gp_pveconf_line *l, char *buf, size_t size);
+/* True for a KEY line of exactly this key (case as written). */
+bool gp_pveconf_line_is_key(const gp_pveconf_line *l, const char *key);
+/* The value of a KEY line, malloc'd; NULL on allocation failure. */
+char *gp_pveconf_line_value(const gp_pveconf_line *l);
+/* A value as PVE's schema reads a boolean: 1, on, yes or true in any case;
+ * NULL (the key is absent) is false. */
+bool gp_pveconf_bool(const char *v);
 
 /*
  * Sets key to value in the main section: rewrites the value of an existing

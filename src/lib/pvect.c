@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "fileio.h"
 #include "propstr.h"
@@ -30,94 +25,12 @@ bool gp_ctid_parse(const char *s, unsigned *ret)
 
 int gp_ct_locate(const gp_host *h, unsigned ctid, char **ret_path, gp_error *err)
 {
-    _cleanup_free_ char *node = gp_pve_node_name(h);
-    _cleanup_strv_ char **nodes = NULL;
-    char *path = NULL;
-
-    *ret_path = NULL;
-    if (node) {
-        if (asprintf(&path, "etc/pve/nodes/%s/lxc/%u.conf", node, ctid) < 0)
-            return -ENOMEM;
-        if (gp_host_exists(h, path)) {
-            *ret_path = path;
-            return 0;
-        }
-        free(path);
-    }
-    /* etc/pve/lxc is pmxcfs's link to this node's nodes/<node>/lxc. */
-    if (asprintf(&path, "etc/pve/lxc/%u.conf", ctid) < 0)
-        return -ENOMEM;
-    if (gp_host_exists(h, path)) {
-        *ret_path = path;
-        return 0;
-    }
-    free(path);
-    /* The directory a config sits in says which node owns the guest; only
-     * that node's lock protects it, and only there do its devices exist. */
-    (void)gp_host_list_dir(h, "etc/pve/nodes", &nodes, NULL);
-    for (char **n = nodes; n && *n; n++) {
-        char other[512];
-
-        snprintf(other, sizeof(other), "etc/pve/nodes/%s/lxc/%u.conf", *n, ctid);
-        if (gp_host_exists(h, other))
-            return gp_error_set(err, -EREMOTE, "CT %u belongs to node %s (/%s): run gpupass on %s, where the "
-                                "container and the GPU it uses are", ctid, *n, other, *n);
-        snprintf(other, sizeof(other), "etc/pve/nodes/%s/qemu-server/%u.conf", *n, ctid);
-        if (gp_host_exists(h, other))
-            return gp_error_set(err, -ENOENT, "%u is a VM (/%s), not a container: `gpupass vm %u` handles VMs",
-                                ctid, other, ctid);
-    }
-    {
-        char vm[64];
-
-        snprintf(vm, sizeof(vm), "etc/pve/qemu-server/%u.conf", ctid);
-        if (gp_host_exists(h, vm))
-            return gp_error_set(err, -ENOENT, "%u is a VM (/%s), not a container: `gpupass vm %u` handles VMs",
-                                ctid, vm, ctid);
-    }
-    return gp_error_set(err, -ENOENT, "CT %u does not exist on this host: there is no /etc/pve/lxc/%u.conf "
-                        "(`pct list` shows the containers)", ctid, ctid);
+    return gp_pve_guest_locate(h, GP_PVE_GUEST_CT, ctid, ret_path, err);
 }
 
 int gp_ct_lock(const gp_host *h, unsigned ctid, unsigned timeout_ms, gp_error *err)
 {
-    _cleanup_free_ char *dir = NULL;
-    _cleanup_close_ int dfd = -1, fd = -1;
-    char name[64];
-    int r;
-
-    /* pve-container locks in /run/lock/lxc (LXC/Config.pm); /run is a
-     * tmpfs, so a system disk mounted elsewhere has it empty: make the
-     * directories, as systemd-tmpfiles does at boot. */
-    r = gp_host_resolve(h, "run/lock", &dir);
-    if (r == -ENOENT) {
-        (void)mkdirat(gp_host_rootfd(h), "run", 0755);
-        (void)mkdirat(gp_host_rootfd(h), "run/lock", 01777);
-        r = gp_host_resolve(h, "run/lock", &dir);
-    }
-    if (r < 0)
-        return gp_error_set(err, r, "/run/lock: %s", strerror(-r));
-    dfd = openat(gp_host_rootfd(h), dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return gp_error_set(err, -errno, "/run/lock: %s", strerror(errno));
-    if (mkdirat(dfd, "lxc", 0755) < 0 && errno != EEXIST)
-        return gp_error_set(err, -errno, "/run/lock/lxc: %s", strerror(errno));
-    snprintf(name, sizeof(name), "lxc/pve-config-%u.lock", ctid);
-    fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
-    if (fd < 0)
-        return gp_error_set(err, -errno, "/run/lock/%s: %s", name, strerror(errno));
-    /* PVE's lock_file_full polls the same way, 10 s by default. */
-    for (unsigned waited = 0;; waited += 50) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return TAKE_FD(fd);
-        if (errno != EWOULDBLOCK)
-            return gp_error_set(err, -errno, "/run/lock/%s: %s", name, strerror(errno));
-        if (waited >= timeout_ms)
-            return gp_error_set(err, -ETIMEDOUT, "CT %u: its config is locked by another process (/run/lock/%s) "
-                                "for %u s; wait for the running pct/pvedaemon task and try again", ctid, name,
-                                timeout_ms / 1000);
-        nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
-    }
+    return gp_pve_guest_lock(h, GP_PVE_GUEST_CT, ctid, timeout_ms, err);
 }
 
 /* var/lib/lxc/<ctid>/rootfs holds files: PVE mounted the container's root

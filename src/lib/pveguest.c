@@ -256,15 +256,65 @@ bool gp_pve_vmid_parse(const char *s, unsigned *ret)
     return true;
 }
 
-int gp_pve_vm_locate(const gp_host *h, unsigned vmid, char **ret_path, gp_error *err)
+/* What differs between qemu-server's and pve-container's config files and
+ * locks: names, paths and the words the errors use. */
+static const struct guest_type {
+    const char *name;          /* "VM %u" */
+    const char *article;       /* "%u is a VM, not a container" */
+    const char *dir;           /* etc/pve/<dir>/<id>.conf, etc/pve/nodes/<node>/<dir>/ */
+    const char *owner_has;     /* "run gpupass on <node>, where <owner_has>" */
+    const char *other_cmd;     /* names the gpupass command for the other type's IDs, or NULL */
+    const char *list;          /* "(`qm list` shows the VMs)" */
+    const char *plural;
+    const char *lock_dir;      /* root-relative: the lock directory PVE uses */
+    const char *lock_prefix;   /* the lock: <lock_dir>/<dir>/<lock_prefix><id><lock_suffix> */
+    const char *lock_suffix;
+    const char *tool;          /* the CLI whose tasks hold the lock */
+    struct {
+        const char *path;
+        mode_t mode;
+    } lock_mkdirs[4];          /* made when lock_dir is missing, in order */
+} guest_types[] = {
+    [GP_PVE_GUEST_VM] = {
+        .name = "VM", .article = "a VM", .dir = "qemu-server", .owner_has = "the VM and its GPU are",
+        .list = "qm list", .plural = "VMs",
+        /* qemu-server QemuConfig config_file_lock; var/lock is a link to
+         * /run/lock on Debian, resolved inside the root. */
+        .lock_dir = "var/lock", .lock_prefix = "lock-", .lock_suffix = ".conf", .tool = "qm",
+        .lock_mkdirs = { { "var", 0755 }, { "var/lock", 0755 }, { "run", 0755 }, { "run/lock", 0755 } },
+    },
+    [GP_PVE_GUEST_CT] = {
+        .name = "CT", .article = "a container", .dir = "lxc", .owner_has = "the container and the GPU it uses are",
+        .other_cmd = "vm", .list = "pct list", .plural = "containers",
+        /* pve-container LXC/Config.pm */
+        .lock_dir = "run/lock", .lock_prefix = "pve-config-", .lock_suffix = ".lock", .tool = "pct",
+        .lock_mkdirs = { { "run", 0755 }, { "run/lock", 01777 } },
+    },
+};
+
+/* The error for a guest of the other type's ID: "%u is a VM (/path), not
+ * a container: `gpupass vm %u` handles VMs". */
+static int other_type(gp_error *err, const struct guest_type *t, const struct guest_type *o, unsigned id,
+                      const char *path)
 {
+    char hint[64] = "";
+
+    if (t->other_cmd)
+        snprintf(hint, sizeof(hint), ": `gpupass %s %u` handles %s", t->other_cmd, id, o->plural);
+    return gp_error_set(err, -ENOENT, "%u is %s (/%s), not %s%s", id, o->article, path, t->article, hint);
+}
+
+int gp_pve_guest_locate(const gp_host *h, gp_pve_guest type, unsigned id, char **ret_path, gp_error *err)
+{
+    const struct guest_type *t = &guest_types[type];
+    const struct guest_type *o = &guest_types[type == GP_PVE_GUEST_VM ? GP_PVE_GUEST_CT : GP_PVE_GUEST_VM];
     _cleanup_free_ char *node = gp_pve_node_name(h);
     _cleanup_strv_ char **nodes = NULL;
     char *path = NULL;
 
     *ret_path = NULL;
     if (node) {
-        if (asprintf(&path, "etc/pve/nodes/%s/qemu-server/%u.conf", node, vmid) < 0)
+        if (asprintf(&path, "etc/pve/nodes/%s/%s/%u.conf", node, t->dir, id) < 0)
             return -ENOMEM;
         if (gp_host_exists(h, path)) {
             *ret_path = path;
@@ -272,7 +322,8 @@ int gp_pve_vm_locate(const gp_host *h, unsigned vmid, char **ret_path, gp_error 
         }
         free(path);
     }
-    if (asprintf(&path, "etc/pve/qemu-server/%u.conf", vmid) < 0)
+    /* etc/pve/<dir> is pmxcfs's link to this node's nodes/<node>/<dir>. */
+    if (asprintf(&path, "etc/pve/%s/%u.conf", t->dir, id) < 0)
         return -ENOMEM;
     if (gp_host_exists(h, path)) {
         *ret_path = path;
@@ -280,70 +331,80 @@ int gp_pve_vm_locate(const gp_host *h, unsigned vmid, char **ret_path, gp_error 
     }
     free(path);
     /* The directory a config sits in says which node owns the guest
-     * (pmxcfs); only that node's locks protect it. */
+     * (pmxcfs); only that node's lock protects it, and only there do its
+     * devices exist. */
     (void)gp_host_list_dir(h, "etc/pve/nodes", &nodes, NULL);
     for (char **n = nodes; n && *n; n++) {
         char other[512];
 
-        snprintf(other, sizeof(other), "etc/pve/nodes/%s/qemu-server/%u.conf", *n, vmid);
+        snprintf(other, sizeof(other), "etc/pve/nodes/%s/%s/%u.conf", *n, t->dir, id);
         if (gp_host_exists(h, other))
-            return gp_error_set(err, -EREMOTE, "VM %u belongs to node %s (/%s): run gpupass on %s, where the VM "
-                                "and its GPU are", vmid, *n, other, *n);
-        snprintf(other, sizeof(other), "etc/pve/nodes/%s/lxc/%u.conf", *n, vmid);
+            return gp_error_set(err, -EREMOTE, "%s %u belongs to node %s (/%s): run gpupass on %s, where %s", t->name,
+                                id, *n, other, *n, t->owner_has);
+        snprintf(other, sizeof(other), "etc/pve/nodes/%s/%s/%u.conf", *n, o->dir, id);
         if (gp_host_exists(h, other))
-            return gp_error_set(err, -ENOENT, "%u is a container (/%s), not a VM", vmid, other);
+            return other_type(err, t, o, id, other);
     }
     {
-        char ct[64];
+        char other[64];
 
-        snprintf(ct, sizeof(ct), "etc/pve/lxc/%u.conf", vmid);
-        if (gp_host_exists(h, ct))
-            return gp_error_set(err, -ENOENT, "%u is a container (/%s), not a VM", vmid, ct);
+        snprintf(other, sizeof(other), "etc/pve/%s/%u.conf", o->dir, id);
+        if (gp_host_exists(h, other))
+            return other_type(err, t, o, id, other);
     }
-    return gp_error_set(err, -ENOENT, "VM %u does not exist on this host: there is no /etc/pve/qemu-server/%u.conf "
-                        "(`qm list` shows the VMs)", vmid, vmid);
+    return gp_error_set(err, -ENOENT, "%s %u does not exist on this host: there is no /etc/pve/%s/%u.conf (`%s` "
+                        "shows the %s)", t->name, id, t->dir, id, t->list, t->plural);
 }
 
-int gp_pve_vm_lock(const gp_host *h, unsigned vmid, unsigned timeout_ms, gp_error *err)
+int gp_pve_guest_lock(const gp_host *h, gp_pve_guest type, unsigned id, unsigned timeout_ms, gp_error *err)
 {
+    const struct guest_type *t = &guest_types[type];
     _cleanup_free_ char *dir = NULL;
     _cleanup_close_ int dfd = -1, fd = -1;
     char name[64];
     int r;
 
-    /* var/lock is a link to /run/lock on Debian: resolved inside the root.
-     * A system disk mounted elsewhere has an empty /run: make the
-     * directories, as systemd-tmpfiles does at boot. */
-    r = gp_host_resolve(h, "var/lock", &dir);
+    /* A system disk mounted elsewhere has an empty /run (a tmpfs): make
+     * the directories, as systemd-tmpfiles does at boot. */
+    r = gp_host_resolve(h, t->lock_dir, &dir);
     if (r == -ENOENT) {
-        static const char *const dirs[] = { "var", "var/lock", "run", "run/lock" };
-
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-            (void)mkdirat(gp_host_rootfd(h), dirs[i], 0755);
-        r = gp_host_resolve(h, "var/lock", &dir);
+        for (size_t i = 0; i < ELEMENTSOF(t->lock_mkdirs) && t->lock_mkdirs[i].path; i++)
+            (void)mkdirat(gp_host_rootfd(h), t->lock_mkdirs[i].path, t->lock_mkdirs[i].mode);
+        r = gp_host_resolve(h, t->lock_dir, &dir);
     }
     if (r < 0)
-        return gp_error_set(err, r, "/var/lock: %s", strerror(-r));
+        return gp_error_set(err, r, "/%s: %s", t->lock_dir, strerror(-r));
     dfd = openat(gp_host_rootfd(h), dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
-        return gp_error_set(err, -errno, "/var/lock: %s", strerror(errno));
-    if (mkdirat(dfd, "qemu-server", 0755) < 0 && errno != EEXIST)
-        return gp_error_set(err, -errno, "/var/lock/qemu-server: %s", strerror(errno));
-    snprintf(name, sizeof(name), "qemu-server/lock-%u.conf", vmid);
+        return gp_error_set(err, -errno, "/%s: %s", t->lock_dir, strerror(errno));
+    if (mkdirat(dfd, t->dir, 0755) < 0 && errno != EEXIST)
+        return gp_error_set(err, -errno, "/%s/%s: %s", t->lock_dir, t->dir, strerror(errno));
+    snprintf(name, sizeof(name), "%s/%s%u%s", t->dir, t->lock_prefix, id, t->lock_suffix);
     fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
     if (fd < 0)
-        return gp_error_set(err, -errno, "/var/lock/%s: %s", name, strerror(errno));
+        return gp_error_set(err, -errno, "/%s/%s: %s", t->lock_dir, name, strerror(errno));
+    /* PVE's lock_file_full polls the same way, 10 s by default. */
     for (unsigned waited = 0;; waited += 50) {
         if (flock(fd, LOCK_EX | LOCK_NB) == 0)
             return TAKE_FD(fd);
         if (errno != EWOULDBLOCK)
-            return gp_error_set(err, -errno, "/var/lock/%s: %s", name, strerror(errno));
+            return gp_error_set(err, -errno, "/%s/%s: %s", t->lock_dir, name, strerror(errno));
         if (waited >= timeout_ms)
-            return gp_error_set(err, -ETIMEDOUT, "VM %u: its config is locked by another process (/var/lock/%s) for "
-                                "%u s; wait for the running qm/pvedaemon task and try again", vmid, name,
-                                timeout_ms / 1000);
+            return gp_error_set(err, -ETIMEDOUT, "%s %u: its config is locked by another process (/%s/%s) for %u s; "
+                                "wait for the running %s/pvedaemon task and try again", t->name, id, t->lock_dir, name,
+                                timeout_ms / 1000, t->tool);
         nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
     }
+}
+
+int gp_pve_vm_locate(const gp_host *h, unsigned vmid, char **ret_path, gp_error *err)
+{
+    return gp_pve_guest_locate(h, GP_PVE_GUEST_VM, vmid, ret_path, err);
+}
+
+int gp_pve_vm_lock(const gp_host *h, unsigned vmid, unsigned timeout_ms, gp_error *err)
+{
+    return gp_pve_guest_lock(h, GP_PVE_GUEST_VM, vmid, timeout_ms, err);
 }
 
 int gp_pve_cluster_lock(const gp_host *h, const char *name, unsigned timeout_ms, gp_error *err)

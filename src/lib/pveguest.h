@@ -49,6 +49,18 @@ bool gp_pve_vm_running(const gp_host *h, unsigned vmid);
  * dot (PVE's nodename is the short host name). NULL when unreadable. */
 char *gp_pve_node_name(const gp_host *h);
 
+/* The two kinds of guest: their configs and locks are alike, in other
+ * places and with other names (qemu-server, pve-container). */
+typedef enum gp_pve_guest {
+    GP_PVE_GUEST_VM,
+    GP_PVE_GUEST_CT,
+} gp_pve_guest;
+
+/* gp_pve_vm_locate and gp_ct_locate (pvect.h) for either kind. */
+int gp_pve_guest_locate(const gp_host *h, gp_pve_guest type, unsigned id, char **ret_path, gp_error *err);
+/* gp_pve_vm_lock and gp_ct_lock (pvect.h) for either kind. */
+int gp_pve_guest_lock(const gp_host *h, gp_pve_guest type, unsigned id, unsigned timeout_ms, gp_error *err);
+
 /*
  * Where the config of VM vmid lives: the root-relative path of the file on
  * this node (etc/pve/nodes/<node>/qemu-server/<vmid>.conf, or

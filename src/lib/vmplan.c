@@ -7,6 +7,7 @@
 
 #include "fileio.h"
 #include "lint-guest.h"
+#include "lint-pveconf.h"
 #include "propstr.h"
 #include "pveconf.h"
 #include "pveguest.h"
@@ -622,23 +623,6 @@ static int conf_sane(vm_edit *e)
     return 0;
 }
 
-/* What the plan does not fix and PVE would still refuse at start (a
- * missing device, a ROM file, a bridge): vm lint on the planned config. */
-static int still_wrong(const gp_check_ctx *ctx, gp_plan *plan, const gp_vm_result *res, unsigned vmid,
-                       const char *conf, size_t len)
-{
-    _cleanup_findings_ gp_findings f = { 0 };
-    char label[512];
-    int r;
-
-    snprintf(label, sizeof(label), "/%s", res->conf);
-    r = gp_vm_lint_config(ctx, label, vmid, conf, len, &f);
-    for (size_t i = 0; r >= 0 && i < f.n; i++)
-        if (f.v[i].severity == GP_SEV_FAIL)
-            r = gp_plan_add_note(plan, "still to fix by hand (gpupass vm lint %u): %s", vmid, f.v[i].title);
-    return r;
-}
-
 int gp_vm_plan(const gp_check_ctx *ctx, const gp_vm_opts *o, gp_plan *plan, gp_vm_result *res, gp_error *err)
 {
     vm_edit e = { .ctx = ctx, .o = o, .plan = plan, .res = res, .err = err };
@@ -683,7 +667,10 @@ int gp_vm_plan(const gp_check_ctx *ctx, const gp_vm_opts *o, gp_plan *plan, gp_v
     }
     out = gp_pveconf_format(&e.conf, &out_len);
     gp_pveconf_clear(&e.conf);
-    if (out && still_wrong(ctx, plan, res, o->vmid, out, out_len) < 0) {
+    /* What the plan does not fix and PVE would still refuse at start (a
+     * missing device, a ROM file, a bridge): vm lint on the planned config. */
+    if (out && gp_pvelint_plan_notes(plan, ctx, gp_vm_lint_config, "vm lint", res->conf, o->vmid, out, out_len,
+                                     GP_SEV_FAIL, NULL) < 0) {
         free(TAKE_PTR(out));
     }
     if (!out || asprintf(&why, "give %s to VM %u", ctx->pci->devs[ctx->gpus->gpus[o->gpu].dev].name, o->vmid) < 0)

@@ -11,105 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "check.h"
-#include "gpu.h"
-#include "hostcrit.h"
+#include "fakehost.h"
 #include "lint-guest.h"
-#include "pci.h"
-#include "testutil.h"
-
-static char root[256];
-
-static void mkdirs(const char *rel)
-{
-    char path[512];
-
-    snprintf(path, sizeof(path), "%s/%s/", root, rel);
-    for (char *p = path + strlen(root) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            (void)mkdir(path, 0755);
-            *p = '/';
-        }
-}
-
-static void put(const char *rel, const char *content)
-{
-    char path[512], dir[512];
-    char *slash;
-    FILE *f;
-
-    snprintf(dir, sizeof(dir), "%s", rel);
-    slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdirs(dir);
-    }
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-}
-
-static void ln(const char *target, const char *rel)
-{
-    char path[512], dir[512];
-    char *slash;
-
-    snprintf(dir, sizeof(dir), "%s", rel);
-    slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdirs(dir);
-    }
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    (void)unlink(path);
-    assert_int_equal(symlink(target, path), 0);
-}
-
-static void rm(const char *rel)
-{
-    char path[512];
-
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    gp_test_rm_rf(path);
-}
-
-/* One PCI function: IDs, class, IOMMU group (both the device's link and the
- * group's devices/ entry) and its driver link. */
-static void pci_dev(const char *addr, const char *vendor, const char *device, const char *subsys, const char *cls,
-                    int group, const char *driver)
-{
-    char p[256], v[64];
-
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/vendor", addr);
-    snprintf(v, sizeof(v), "0x%s\n", vendor);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/device", addr);
-    snprintf(v, sizeof(v), "0x%s\n", device);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/subsystem_vendor", addr);
-    snprintf(v, sizeof(v), "0x%.4s\n", subsys);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/subsystem_device", addr);
-    snprintf(v, sizeof(v), "0x%.4s\n", subsys + 5);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/class", addr);
-    snprintf(v, sizeof(v), "0x%s\n", cls);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/iommu_group", addr);
-    snprintf(v, sizeof(v), "../../../../kernel/iommu_groups/%d", group);
-    ln(v, p);
-    snprintf(p, sizeof(p), "sys/kernel/iommu_groups/%d/devices/%s", group, addr);
-    snprintf(v, sizeof(v), "../../../../bus/pci/devices/%s", addr);
-    ln(v, p);
-    if (driver) {
-        snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/driver", addr);
-        snprintf(v, sizeof(v), "../../../bus/pci/drivers/%s", driver);
-        ln(v, p);
-    }
-}
 
 /*
  * The host "pve1":
@@ -148,42 +51,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    return gp_test_rm_rf(root);
-}
-
-typedef struct fixture {
-    gp_host *h;
-    gp_pci_list *pci;
-    gp_hostcrit *crit;
-    gp_gpu_list *gpus;
-    gp_check_ctx ctx;
-    gp_findings out;
-} fixture;
-
-static void fx_open(fixture *fx)
-{
-    gp_error err = { 0 };
-
-    *fx = (fixture){ 0 };
-    assert_int_equal(gp_host_open(root, &fx->h, &err), 0);
-    assert_int_equal(gp_pci_scan(fx->h, &fx->pci, &err), 0);
-    assert_int_equal(gp_hostcrit_find(fx->h, fx->pci, &fx->crit), 0);
-    assert_int_equal(gp_gpu_analyze(fx->pci, fx->crit, &fx->gpus), 0);
-    assert_int_equal(gp_check_ctx_init(&fx->ctx, fx->h, fx->pci, fx->gpus, fx->crit), 0);
-}
-
-static void fx_close(fixture *fx)
-{
-    gp_findings_clear(&fx->out);
-    gp_check_ctx_done(&fx->ctx);
-    gp_gpu_list_free(fx->gpus);
-    gp_hostcrit_free(fx->crit);
-    gp_pci_list_free(fx->pci);
-    gp_host_free(fx->h);
-}
-
 /* Lints one config text as VM vmid's (the file is not read). */
 static void lint(fixture *fx, unsigned vmid, const char *text)
 {
@@ -192,29 +59,6 @@ static void lint(fixture *fx, unsigned vmid, const char *text)
     snprintf(label, sizeof(label), "/etc/pve/qemu-server/%u.conf", vmid);
     gp_findings_clear(&fx->out);
     assert_int_equal(gp_vm_lint_config(&fx->ctx, label, vmid, text, strlen(text), &fx->out), 0);
-}
-
-static size_t count(const gp_findings *l, const char *id)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].id, id) == 0)
-            n++;
-    return n;
-}
-
-/* The finding with this id; fails the test when there is none. */
-static const gp_finding *get(const gp_findings *l, const char *id)
-{
-    const gp_finding *f = gp_findings_find(l, id);
-
-    if (!f) {
-        for (size_t i = 0; i < l->n; i++)
-            print_message("  have %s: %s\n", l->v[i].id, l->v[i].title);
-        fail_msg("no finding %s", id);
-    }
-    return f;
 }
 
 static bool has_text(const char *s, const char *needle)
@@ -226,8 +70,7 @@ static bool has_text(const char *s, const char *needle)
 static void assert_clean(const gp_findings *l)
 {
     if (l->n != 1 || strcmp(l->v[0].id, "vm.ok") != 0) {
-        for (size_t i = 0; i < l->n; i++)
-            print_message("  have %s: %s\n", l->v[i].id, l->v[i].title);
+        dump(l);
         fail_msg("expected only vm.ok");
     }
     assert_int_equal(l->v[0].severity, GP_SEV_PASS);

@@ -14,99 +14,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "check.h"
-#include "gpu.h"
-#include "hostcrit.h"
+#include "fakehost.h"
 #include "lint-lxc.h"
-#include "pci.h"
 #include "pvect.h"
-#include "testutil.h"
-
-static char root[256];
-
-static void mkdirs(const char *rel)
-{
-    char path[512];
-
-    snprintf(path, sizeof(path), "%s/%s/", root, rel);
-    for (char *p = path + strlen(root) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            (void)mkdir(path, 0755);
-            *p = '/';
-        }
-}
-
-static void put(const char *rel, const char *content)
-{
-    char path[512], dir[512];
-    char *slash;
-    FILE *f;
-
-    snprintf(dir, sizeof(dir), "%s", rel);
-    slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdirs(dir);
-    }
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-}
-
-static void ln(const char *target, const char *rel)
-{
-    char path[512], dir[512];
-    char *slash;
-
-    snprintf(dir, sizeof(dir), "%s", rel);
-    slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdirs(dir);
-    }
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    (void)unlink(path);
-    assert_int_equal(symlink(target, path), 0);
-}
-
-static void rm(const char *rel)
-{
-    char path[512];
-
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    gp_test_rm_rf(path);
-}
-
-/* One PCI function: IDs, class, IOMMU group and its driver link. */
-static void pci_dev(const char *addr, const char *vendor, const char *device, const char *cls, int group,
-                    const char *driver)
-{
-    char p[256], v[64];
-
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/vendor", addr);
-    snprintf(v, sizeof(v), "0x%s\n", vendor);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/device", addr);
-    snprintf(v, sizeof(v), "0x%s\n", device);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/class", addr);
-    snprintf(v, sizeof(v), "0x%s\n", cls);
-    put(p, v);
-    snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/iommu_group", addr);
-    snprintf(v, sizeof(v), "../../../../kernel/iommu_groups/%d", group);
-    ln(v, p);
-    snprintf(p, sizeof(p), "sys/kernel/iommu_groups/%d/devices/%s", group, addr);
-    snprintf(v, sizeof(v), "../../../../bus/pci/devices/%s", addr);
-    ln(v, p);
-    if (driver) {
-        snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/driver", addr);
-        snprintf(v, sizeof(v), "../../../bus/pci/drivers/%s", driver);
-        ln(v, p);
-    }
-}
 
 /* A DRM minor of a PCI device, as the kernel lists it under the device. */
 static void drm(const char *addr, const char *name, const char *devno)
@@ -167,15 +77,15 @@ static int setup(void **state)
         return -1;
     put("proc/cmdline", "root=/dev/sda1\n");
     put("etc/hostname", "pve1.example.com\n");
-    pci_dev("0000:00:02.0", "8086", "a780", "030000", 1, "i915");
+    pci_dev("0000:00:02.0", "8086", "a780", NULL, "030000", 1, "i915");
     drm("0000:00:02.0", "card0", "226:0\n");
     drm("0000:00:02.0", "renderD128", "226:128\n");
-    pci_dev("0000:01:00.0", "10de", "2684", "030000", 2, "nvidia");
+    pci_dev("0000:01:00.0", "10de", "2684", NULL, "030000", 2, "nvidia");
     drm("0000:01:00.0", "card1", "226:1\n");
     drm("0000:01:00.0", "renderD129", "226:129\n");
-    pci_dev("0000:01:00.1", "10de", "22ba", "040300", 2, "snd_hda_intel");
-    pci_dev("0000:06:00.0", "1002", "73bf", "030000", 4, "vfio-pci");
-    pci_dev("0000:06:00.1", "1002", "ab28", "040300", 4, "vfio-pci");
+    pci_dev("0000:01:00.1", "10de", "22ba", NULL, "040300", 2, "snd_hda_intel");
+    pci_dev("0000:06:00.0", "1002", "73bf", NULL, "030000", 4, "vfio-pci");
+    pci_dev("0000:06:00.1", "1002", "ab28", NULL, "040300", 4, "vfio-pci");
     put("proc/devices", "Character devices:\n  1 mem\n  4 tty\n 10 misc\n195 nvidia\n226 drm\n235 nvidia-caps\n"
                         "508 nvidia-uvm\n\nBlock devices:\n  8 sd\n");
     put("proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX x86_64 Kernel Module  " HOST_NV
@@ -204,49 +114,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    return gp_test_rm_rf(root);
-}
-
-typedef struct fixture {
-    gp_host *h;
-    gp_pci_list *pci;
-    gp_hostcrit *crit;
-    gp_gpu_list *gpus;
-    gp_check_ctx ctx;
-    gp_findings out;
-} fixture;
-
-static void fx_open(fixture *fx)
-{
-    gp_error err = { 0 };
-
-    *fx = (fixture){ 0 };
-    assert_int_equal(gp_host_open(root, &fx->h, &err), 0);
-    assert_int_equal(gp_pci_scan(fx->h, &fx->pci, &err), 0);
-    assert_int_equal(gp_hostcrit_find(fx->h, fx->pci, &fx->crit), 0);
-    assert_int_equal(gp_gpu_analyze(fx->pci, fx->crit, &fx->gpus), 0);
-    assert_int_equal(gp_check_ctx_init(&fx->ctx, fx->h, fx->pci, fx->gpus, fx->crit), 0);
-}
-
-static void fx_close(fixture *fx)
-{
-    gp_findings_clear(&fx->out);
-    gp_check_ctx_done(&fx->ctx);
-    gp_gpu_list_free(fx->gpus);
-    gp_hostcrit_free(fx->crit);
-    gp_pci_list_free(fx->pci);
-    gp_host_free(fx->h);
-}
-
-static void dump(const gp_findings *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        print_message("  have %s (%s): %s\n     fix: %s\n", l->v[i].id, gp_severity_to_string(l->v[i].severity),
-                      l->v[i].title, l->v[i].fix ? l->v[i].fix : "-");
-}
-
 /* Lints one config text as CT ctid's (the file is not read). */
 static void lint(fixture *fx, unsigned ctid, const char *text)
 {
@@ -257,28 +124,6 @@ static void lint(fixture *fx, unsigned ctid, const char *text)
     assert_int_equal(gp_lxc_lint_config(&fx->ctx, label, ctid, text, strlen(text), &fx->out), 0);
     if (getenv("GP_TEST_DUMP"))
         dump(&fx->out);
-}
-
-static size_t count(const gp_findings *l, const char *id)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].id, id) == 0)
-            n++;
-    return n;
-}
-
-/* The finding with this id; fails the test when there is none. */
-static const gp_finding *get(const gp_findings *l, const char *id)
-{
-    const gp_finding *f = gp_findings_find(l, id);
-
-    if (!f) {
-        dump(l);
-        fail_msg("no finding %s", id);
-    }
-    return f;
 }
 
 static void absent(const gp_findings *l, const char *id)
