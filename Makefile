@@ -57,6 +57,7 @@ test: test-deps
 
 bench: build hosts
 	python3 bench/list.py $(GPUPASS) $(HOSTS)/large-8gpu
+	python3 bench/doctor.py $(GPUPASS) $(HOSTS)/pve8-intel-1gpu
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -64,6 +64,15 @@ int gp_cli_findings_options(const char *cmd, int argc, char **argv, bool *quiet,
 /* Prints the findings as text or JSON; returns the exit status they call for. */
 int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, bool json);
 
+struct gp_check_ctx;
+/* `vm lint` and `lxc lint` (cmd, help): -q, --json and guest IDs (id_name
+ * "VMID" or "CTID": VMs and containers share one ID space), the host
+ * loaded, lint run over the IDs named (every guest when none is) and its
+ * findings printed. Returns the exit status. */
+int gp_cli_guest_lint(const gp_cli *cli, const char *cmd, const char *id_name, int argc, char **argv,
+                      void (*help)(void),
+                      int (*lint)(const struct gp_check_ctx *ctx, const unsigned *ids, size_t n, gp_findings *out));
+
 /* --apply here: refuses a snapshot archive (exit 3) and, on this machine,
  * a user other than root (exit 2); what names what --apply changes.
  * Prints why; returns 0 or the exit status. */
@@ -88,3 +97,4 @@ int gp_cmd_status(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_vm(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_map(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_doctor(const gp_cli *cli, int argc, char **argv);

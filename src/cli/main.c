@@ -18,6 +18,7 @@ typedef struct gp_command {
 static const gp_command commands[] = {
     { "list", gp_cmd_list, "GPUs, their functions, IOMMU groups and passthrough verdicts" },
     { "check", gp_cmd_check, "judge every layer from firmware to driver, with the fix for each problem" },
+    { "doctor", gp_cmd_doctor, "read the kernel log: name each passthrough failure, with the fix for this host" },
     { "lint", gp_cmd_lint, "find mistakes in boot loader and module configuration files" },
     { "setup", gp_cmd_setup, "write the boot configuration that gives a GPU to VMs, as a reviewed plan" },
     { "undo", gp_cmd_undo, "put back the files of the last setup, byte for byte" },

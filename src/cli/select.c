@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The steps list, check and lint share: loading the host and its GPUs,
- * ADDRESS arguments, the findings options and output. */
+ * ADDRESS arguments, the findings options and output, and vm/lxc lint. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "cli.h"
+#include "pveguest.h"
 #include "render.h"
 #include "txn.h"
 
@@ -143,6 +145,39 @@ int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, 
     if (r < 0 || fflush(stdout) != 0 || ferror(stdout))
         return gp_cli_error("writing the output failed");
     return exit_for(gp_findings_worst(f));
+}
+
+int gp_cli_guest_lint(const gp_cli *cli, const char *cmd, const char *id_name, int argc, char **argv,
+                      void (*help)(void),
+                      int (*lint)(const struct gp_check_ctx *ctx, const unsigned *ids, size_t n, gp_findings *out))
+{
+    _cleanup_cli_gpus_ gp_cli_gpus g = { 0 };
+    _cleanup_findings_ gp_findings f = { 0 };
+    _cleanup_free_ unsigned *ids = NULL;
+    gp_check_ctx ctx;
+    bool quiet = false, json = false;
+    size_t n = 0;
+    int r;
+
+    r = gp_cli_findings_options(cmd, argc, argv, &quiet, &json, help);
+    if (r >= 0)
+        return r;
+    ids = calloc((size_t)argc + 1, sizeof(*ids));
+    if (!ids)
+        return gp_cli_error("out of memory");
+    for (int i = optind; i < argc; i++)
+        if (!gp_pve_vmid_parse(argv[i], &ids[n++]))
+            return gp_cli_usage_error(cmd, "'%s' is not a %s (100 to 999999999)", argv[i], id_name);
+    r = gp_cli_gpus_load(cli, cmd, 0, NULL, &g);
+    if (r != 0)
+        return r;
+    if (gp_check_ctx_init(&ctx, g.h, g.pci, g.gpus, g.crit) < 0)
+        return gp_cli_error("out of memory");
+    r = lint(&ctx, ids, n, &f);
+    gp_check_ctx_done(&ctx);
+    if (r < 0)
+        return gp_cli_error("out of memory");
+    return gp_cli_findings_output(cli, &f, quiet, json);
 }
 
 /* The GPU the address names: the one whose display function it is, else
