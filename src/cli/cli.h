@@ -77,6 +77,10 @@ int gp_cli_guest_lint(const gp_cli *cli, const char *cmd, const char *id_name, i
  * a user other than root (exit 2); what names what --apply changes.
  * Prints why; returns 0 or the exit status. */
 int gp_cli_apply_allowed(const gp_host *h, const char *cmd, const char *what);
+/* The host and the GPU that ADDRESS arg names, for a command that plans;
+ * with apply, also gp_cli_apply_allowed(). 0 or the exit status (printed). */
+int gp_cli_load_gpu(const gp_cli *cli, const char *cmd, char *arg, bool apply, const char *what, gp_cli_gpus *g,
+                    int *gpu);
 /* The plan as a diff; without apply, the line that says nothing was
  * written. Returns 0 or the exit status. */
 int gp_cli_plan_show(const gp_host *h, const gp_plan *plan, bool apply);

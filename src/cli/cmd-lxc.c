@@ -130,13 +130,8 @@ int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv)
             return gp_cli_usage_error("lxc", "'%s' is not a CTID: Proxmox CTIDs are 100 to 999999999", argv[optind]);
     }
 
-    r = gp_cli_gpus_load(cli, "lxc", 1, &gpu_arg, &g);
+    r = gp_cli_load_gpu(cli, "lxc", gpu_arg, apply, "/etc/pve", &g, &o.gpu);
     if (r != 0)
-        return r;
-    o.gpu = gp_cli_pick_gpu(&g, gpu_arg);
-    if (o.gpu < 0)
-        return GP_EXIT_ERROR;
-    if (apply && (r = gp_cli_apply_allowed(g.h, "lxc", "/etc/pve")) != 0)
         return r;
     /* PVE's own lock from the read to the write: pct set waits for us. */
     if (apply) {

@@ -108,13 +108,8 @@ int gp_cmd_map(const gp_cli *cli, int argc, char **argv)
     if (!gpu_arg)
         return gp_cli_usage_error("map", "name the GPU with --gpu ADDRESS (gpupass list shows them)");
 
-    r = gp_cli_gpus_load(cli, "map", 1, &gpu_arg, &g);
+    r = gp_cli_load_gpu(cli, "map", gpu_arg, apply, "/etc/pve", &g, &gpu);
     if (r != 0)
-        return r;
-    gpu = gp_cli_pick_gpu(&g, gpu_arg);
-    if (gpu < 0)
-        return GP_EXIT_ERROR;
-    if (apply && (r = gp_cli_apply_allowed(g.h, "map", "/etc/pve")) != 0)
         return r;
     /* The file is shared by the whole cluster: PVE's mapping API takes this
      * cluster-wide lock around read and write, and so do we. */

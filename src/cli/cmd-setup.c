@@ -106,13 +106,8 @@ int gp_cmd_setup(const gp_cli *cli, int argc, char **argv)
     if (argc - optind != 1)
         return gp_cli_usage_error("setup", "name one GPU by its PCI address (gpupass list shows them)");
 
-    r = gp_cli_gpus_load(cli, "setup", argc - optind, argv + optind, &g);
+    r = gp_cli_load_gpu(cli, "setup", argv[optind], apply, "/etc and the boot configuration", &g, &o.gpu);
     if (r != 0)
-        return r;
-    o.gpu = gp_cli_pick_gpu(&g, argv[optind]);
-    if (o.gpu < 0)
-        return GP_EXIT_ERROR;
-    if (apply && (r = gp_cli_apply_allowed(g.h, "setup", "/etc and the boot configuration")) != 0)
         return r;
 
     r = gp_check_ctx_init(&ctx, g.h, g.pci, g.gpus, g.crit);

@@ -179,17 +179,11 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
             return gp_cli_usage_error("vm", "'%s' is not a VMID: Proxmox VMIDs are 100 to 999999999", argv[optind]);
     }
 
-    r = gp_cli_gpus_load(cli, "vm", 1, &gpu_arg, &g);
+    r = gp_cli_load_gpu(cli, "vm", gpu_arg, apply, "/etc/pve", &g, &o.gpu);
     if (r != 0)
         return r;
-    o.gpu = gp_cli_pick_gpu(&g, gpu_arg);
-    if (o.gpu < 0)
-        return GP_EXIT_ERROR;
     if (libvirt)
         return vm_libvirt(&g, o.gpu, (unsigned)bus);
-
-    if (apply && (r = gp_cli_apply_allowed(g.h, "vm", "/etc/pve")) != 0)
-        return r;
     /* PVE's own lock, held from the read to the write: a qm set or a GUI
      * edit of this VM waits for us, and we for it, so no update is lost. */
     if (apply) {

@@ -237,3 +237,16 @@ int gp_cli_plan_apply(const gp_host *h, const gp_plan *plan, gp_runner *run, gp_
            res->files_written, res->files_written == 1 ? "" : "s", res->id, res->files_written == 1 ? "it" : "them");
     return 0;
 }
+
+int gp_cli_load_gpu(const gp_cli *cli, const char *cmd, char *arg, bool apply, const char *what, gp_cli_gpus *g,
+                    int *gpu)
+{
+    int r = gp_cli_gpus_load(cli, cmd, 1, &arg, g);
+
+    if (r != 0)
+        return r;
+    *gpu = gp_cli_pick_gpu(g, arg);
+    if (*gpu < 0)
+        return GP_EXIT_ERROR;
+    return apply ? gp_cli_apply_allowed(g->h, cmd, what) : 0;
+}
