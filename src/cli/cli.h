@@ -63,6 +63,10 @@ int gp_cli_pick_gpu(const gp_cli_gpus *g, const char *arg);
 int gp_cli_findings_options(const char *cmd, int argc, char **argv, bool *quiet, bool *json, void (*help)(void));
 /* Prints the findings as text or JSON; returns the exit status they call for. */
 int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, bool json);
+/* The same, with one more JSON member before "findings" (ignored in text). */
+struct json_object;
+int gp_cli_findings_output_extra(const gp_cli *cli, const gp_findings *f, bool quiet, bool json,
+                                 const char *extra_name, struct json_object *extra);
 
 struct gp_check_ctx;
 /* `vm lint` and `lxc lint` (cmd, help): -q, --json and guest IDs (id_name
@@ -102,3 +106,4 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_map(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_doctor(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_rom(const gp_cli *cli, int argc, char **argv);

@@ -142,7 +142,11 @@ int gp_render_findings_json(FILE *f, const gp_findings_view *v)
 
     if (!summary)
         return -1;
-    fputs("{\n  \"findings\": [", f);
+    fputs("{\n", f);
+    if (v->extra_name && v->extra)
+        fprintf(f, "  \"%s\": %s,\n", v->extra_name,
+                json_object_to_json_string_ext(v->extra, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+    fputs("  \"findings\": [", f);
     for (size_t i = 0; i < l->n && r >= 0; i++) {
         json_object *o;
 

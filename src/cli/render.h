@@ -28,10 +28,15 @@ int gp_render_list_json(FILE *f, const gp_list_view *v);
 /* Findings (check, lint): text grouped by layer, or one JSON document. */
 #include "finding.h"
 
+struct json_object;
+
 typedef struct gp_findings_view {
     const gp_findings *findings;
     bool quiet;     /* -q: leave out what passed */
     bool color;
+    /* JSON only: one more member before "findings" (rom info's image list). */
+    const char *extra_name;
+    struct json_object *extra;
 } gp_findings_view;
 
 void gp_render_findings_text(FILE *f, const gp_findings_view *v);

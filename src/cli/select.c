@@ -135,7 +135,14 @@ int gp_cli_findings_options(const char *cmd, int argc, char **argv, bool *quiet,
 
 int gp_cli_findings_output(const gp_cli *cli, const gp_findings *f, bool quiet, bool json)
 {
-    gp_findings_view v = { .findings = f, .quiet = quiet, .color = cli->color && !json };
+    return gp_cli_findings_output_extra(cli, f, quiet, json, NULL, NULL);
+}
+
+int gp_cli_findings_output_extra(const gp_cli *cli, const gp_findings *f, bool quiet, bool json,
+                                 const char *extra_name, struct json_object *extra)
+{
+    gp_findings_view v = { .findings = f, .quiet = quiet, .color = cli->color && !json, .extra_name = extra_name,
+                           .extra = extra };
     int r = 0;
 
     if (json)
