@@ -13,6 +13,7 @@
 
 #include "fileio.h"
 #include "lint-guest.h"
+#include "rom.h"
 #include "lint-pveconf.h"
 #include "propstr.h"
 #include "pveconf.h"
@@ -837,6 +838,30 @@ static void q35_for(const char *type, char *buf, size_t size)
         snprintf(buf, size, "q35");
 }
 
+/* A ROM the VM loads is judged as `gpupass rom info` judges it, against
+ * the device it is given to: QEMU hands it to the guest firmware as is. */
+static int judge_romfile(vm_lint *v, const hp_entry *e, const char *path)
+{
+    _cleanup_free_ char *buf = NULL;
+    const gp_pci_dev *dev = NULL;
+    char label[640];
+    size_t len = 0;
+    gp_rom rom;
+    int r;
+
+    if (gp_host_read_file(v->base.ctx->h, path, 64u * 1024 * 1024, &buf, &len) < 0)
+        return 0;
+    if (e->usable && e->devs.n > 0)
+        dev = &v->base.ctx->pci->devs[e->devs.v[0]];
+    snprintf(label, sizeof(label), "/%s", path);
+    r = gp_rom_parse((const uint8_t *)buf, len, &rom);
+    if (r < 0)
+        return r;
+    r = gp_rom_judge(&rom, label, dev, v->base.out);
+    gp_rom_clear(&rom);
+    return r;
+}
+
 static int check_hp_options(vm_lint *v, hp_entry *e)
 {
     _cleanup_free_ char *machine = NULL, *vga = NULL;
@@ -942,6 +967,10 @@ static int check_hp_options(vm_lint *v, hp_entry *e)
             gp_finding_set_fix(v->base.out, f,
                                "cp <the ROM dump> /usr/share/kvm/%s   # or drop romfile= from hostpci%u", rom,
                                e->index);
+        } else {
+            r = judge_romfile(v, e, path);
+            if (r < 0)
+                return r;
         }
     }
     return 0;
