@@ -85,6 +85,9 @@ int gp_cli_apply_allowed(const gp_host *h, const char *cmd, const char *what);
  * with apply, also gp_cli_apply_allowed(). 0 or the exit status (printed). */
 int gp_cli_load_gpu(const gp_cli *cli, const char *cmd, char *arg, bool apply, const char *what, gp_cli_gpus *g,
                     int *gpu);
+/* A plan builder's error: a refusal (-ECANCELED, -EREMOTE: another node's
+ * guest) is exit 2 with "refused:", anything else exit 3. Prints it. */
+int gp_cli_plan_error(const char *cmd, int r, const gp_error *err);
 /* The plan as a diff; without apply, the line that says nothing was
  * written. Returns 0 or the exit status. */
 int gp_cli_plan_show(const gp_host *h, const gp_plan *plan, bool apply);

@@ -148,11 +148,7 @@ int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv)
     if (r < 0) {
         gp_plan_clear(&plan);
         gp_lxc_result_clear(&res);
-        if (r == -ECANCELED || r == -EREMOTE) {
-            fprintf(stderr, "gpupass lxc: refused: %s\n", gp_error_message(&err));
-            return GP_EXIT_FAIL;
-        }
-        return gp_cli_error("%s", gp_error_message(&err));
+        return gp_cli_plan_error("lxc", r, &err);
     }
 
     if (print) {

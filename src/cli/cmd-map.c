@@ -128,12 +128,7 @@ int gp_cmd_map(const gp_cli *cli, int argc, char **argv)
     r = gp_map_plan(&ctx, name, gpu, &plan, &err);
     gp_check_ctx_done(&ctx);
     if (r < 0) {
-        if (r == -ECANCELED) {
-            fprintf(stderr, "gpupass map: refused: %s\n", gp_error_message(&err));
-            r = GP_EXIT_FAIL;
-        } else {
-            r = gp_cli_error("%s", gp_error_message(&err));
-        }
+        r = gp_cli_plan_error("map", r, &err);
         goto out;
     }
     if (gp_plan_is_empty(&plan)) {

@@ -115,14 +115,9 @@ int gp_cmd_setup(const gp_cli *cli, int argc, char **argv)
         return gp_cli_error("out of memory");
     r = gp_setup_plan(&ctx, &o, &plan, &method, &err);
     gp_check_ctx_done(&ctx);
-    if (r == -ECANCELED) {
-        fprintf(stderr, "gpupass setup: refused: %s\n", gp_error_message(&err));
-        gp_plan_clear(&plan);
-        return GP_EXIT_FAIL;
-    }
     if (r < 0) {
         gp_plan_clear(&plan);
-        return gp_cli_error("%s", gp_error_message(&err));
+        return gp_cli_plan_error("setup", r, &err);
     }
 
     if (gp_plan_is_empty(&plan)) {

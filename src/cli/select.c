@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The steps list, check and lint share: loading the host and its GPUs,
  * ADDRESS arguments, the findings options and output, and vm/lxc lint. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,15 @@ int gp_cli_apply_allowed(const gp_host *h, const char *cmd, const char *what)
         return GP_EXIT_FAIL;
     }
     return 0;
+}
+
+int gp_cli_plan_error(const char *cmd, int r, const gp_error *err)
+{
+    if (r == -ECANCELED || r == -EREMOTE) {
+        fprintf(stderr, "gpupass %s: refused: %s\n", cmd, gp_error_message(err));
+        return GP_EXIT_FAIL;
+    }
+    return gp_cli_error("%s", gp_error_message(err));
 }
 
 int gp_cli_plan_show(const gp_host *h, const gp_plan *plan, bool apply)

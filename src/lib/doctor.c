@@ -178,6 +178,14 @@ static int on_hit(void *userdata, size_t needle, const gp_logline *l)
     return 0;
 }
 
+static void stats_add(gp_doctor *d, const gp_logscan_stats *st)
+{
+    d->stats.lines += st->lines;
+    d->stats.bytes += st->bytes;
+    d->stats.cut += st->cut;
+    d->stats.binary += st->binary;
+}
+
 int gp_doctor_scan_fd(gp_doctor *d, int fd, unsigned long long max_bytes)
 {
     doctor_priv *p = d->priv;
@@ -188,10 +196,7 @@ int gp_doctor_scan_fd(gp_doctor *d, int fd, unsigned long long max_bytes)
     if (!p->m)
         return 0;
     r = gp_logscan_fd(fd, p->m, max_bytes, on_hit, p, &st, &cut);
-    d->stats.lines += st.lines;
-    d->stats.bytes += st.bytes;
-    d->stats.cut += st.cut;
-    d->stats.binary += st.binary;
+    stats_add(d, &st);
     d->truncated |= cut;
     return r;
 }
@@ -205,10 +210,7 @@ int gp_doctor_scan_buffer(gp_doctor *d, const char *buf, size_t len)
     if (!p->m)
         return 0;
     r = gp_logscan_buffer(buf, len, p->m, on_hit, p, &st);
-    d->stats.lines += st.lines;
-    d->stats.bytes += st.bytes;
-    d->stats.cut += st.cut;
-    d->stats.binary += st.binary;
+    stats_add(d, &st);
     return r;
 }
 

@@ -4,6 +4,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 
 JOURNAL = "var/lib/gpupass"
 
@@ -96,3 +97,26 @@ def fresh(hosts, tmp, host, name, prep=None):
     if prep:
         prep(dst)
     return dst
+
+
+def config_tree(root):
+    """snapshot_tree without the lock files Proxmox's lock protocol leaves behind
+    (var/lock, run, etc/pve/priv), as Proxmox leaves them too."""
+    t = snapshot_tree(root)
+    return {k: v for k, v in t.items() if not k.startswith(("var/lock", "run", "etc/pve/priv"))}
+
+
+def golden_matches(golden, name, text, suffix=".txt", regen=False):
+    """text equals golden/NAME+SUFFIX (rewritten first when regen); a difference is
+    shown as TAP comments."""
+    path = os.path.join(golden, name + suffix)
+    if regen:
+        os.makedirs(golden, exist_ok=True)
+        with open(path, "w") as fh:
+            fh.write(text)
+    want = open(path).read() if os.path.exists(path) else None
+    if want != text:
+        sys.stdout.write("# --- %s differs; got:\n" % path)
+        for line in text.splitlines()[:60]:
+            sys.stdout.write("#   %s\n" % line)
+    return want == text

@@ -38,23 +38,11 @@ def fresh(host, name, prep=None):
 
 
 def files(root):
-    """The tree without the lock files PVE's lock protocol leaves (as PVE leaves them)."""
-    t = rootlib.snapshot_tree(root)
-    return {k: v for k, v in t.items() if not k.startswith(("var/lock", "run", "etc/pve/priv"))}
+    return rootlib.config_tree(root)
 
 
 def compare_golden(name, text, suffix=".txt"):
-    path = os.path.join(golden, name + suffix)
-    if regen:
-        os.makedirs(golden, exist_ok=True)
-        with open(path, "w") as fh:
-            fh.write(text)
-    want = open(path).read() if os.path.exists(path) else None
-    if want != text:
-        sys.stdout.write("# --- %s differs; got:\n" % path)
-        for line in text.splitlines()[:60]:
-            sys.stdout.write("#   %s\n" % line)
-    return want == text
+    return rootlib.golden_matches(golden, name, text, suffix, regen)
 
 
 def sections_after_main(data):
