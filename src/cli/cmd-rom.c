@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "fileio.h"
 #include "rom.h"
+#include "romdump.h"
 
 /* A ROM file larger than this is not a PCI option ROM (the ROM BAR of a
  * GPU is at most a few MiB); reading stops there and says so. */
@@ -18,23 +19,33 @@
 
 static void rom_help(void)
 {
-    printf("Usage: gpupass rom info FILE [--strip -o OUT] [-q] [--json]\n"
+    printf("Usage: gpupass rom info FILE|GPU [--strip -o OUT] [--force] [-q] [--json]\n"
+           "       gpupass rom dump GPU -o FILE [--force] [-q] [--json]\n"
            "\n"
-           "Read a GPU option ROM file (a dump, or a ROM from a collection) and list\n"
-           "every image in it: offset, code type (x86 BIOS, EFI, ...), vendor:device,\n"
+           "info: list every image of a GPU option ROM (a file, or the ROM a GPU holds,\n"
+           "read through sysfs): offset, code type (x86 BIOS, EFI, ...), vendor:device,\n"
            "class, length, last-image flag, checksum, and for EFI images the machine\n"
            "type and compression. Then the verdicts: usable with OVMF (an x64 EFI/GOP\n"
-           "image), legacy BIOS only (use SeaBIOS or get a UEFI ROM), truncated, all\n"
-           "zeros or 0xFF (a failed dump), a vendor header in front of the first image.\n"
+           "image), legacy BIOS only (use SeaBIOS or get a UEFI ROM), IDs that are not\n"
+           "the GPU's, truncated, all zeros or 0xFF (a failed dump), a vendor header in\n"
+           "front of the first image. A name that is an existing file is read as a file.\n"
+           "\n"
+           "dump: read the GPU's ROM the way `echo 1 > rom; cat rom; echo 0 > rom` does,\n"
+           "with the rom switch turned off again on every path (signals wait until it\n"
+           "is), check what was read, and write it to FILE atomically. A read that is\n"
+           "no ROM (all 0xFF, no image) is refused and nothing is written.\n"
            "\n"
            "Options:\n"
-           "  --strip -o OUT  write the ROM without its vendor header (and without what\n"
-           "                  trails the last image) to OUT, atomically\n"
-           "  -q, --quiet     leave out what passed\n"
-           "  -j, --json      {\"rom\": {...images...}, \"findings\": [...], \"summary\": {...}}\n"
-           "  -h, --help      this help\n"
+           "  -o, --output FILE  dump: where the ROM goes; info --strip: the clean ROM\n"
+           "  --strip            info: write the ROM without its vendor header (and\n"
+           "                     without what trails the last image) to OUT, atomically\n"
+           "  --force            read the boot VGA device's ROM anyway: on x86 the kernel\n"
+           "                     gives the shadow copy at 0xC0000, not the card's ROM\n"
+           "  -q, --quiet        leave out what passed\n"
+           "  -j, --json         {\"rom\": {...images...}, \"findings\": [...], \"summary\": {...}}\n"
+           "  -h, --help         this help\n"
            "\n"
-           "Exit status: 0 usable, 1 warnings, 2 failures, 3 could not run.\n");
+           "Exit status: 0 usable, 1 warnings, 2 failures or refused, 3 could not run.\n");
 }
 
 static void print_images(const char *file, const gp_rom *rom)
@@ -110,83 +121,213 @@ static int read_rom_file(const char *path, uint8_t **buf, size_t *len)
     return gp_fd_read_all(fd, ROM_FILE_MAX, (char **)buf, len);
 }
 
-static int rom_info(const gp_cli *cli, int argc, char **argv)
+int gp_cli_read_rom(const char *path, uint8_t **buf, size_t *len)
 {
-    enum { OPT_STRIP = 0x100 };
+    int r = read_rom_file(path, buf, len);
+
+    if (r < 0)
+        return gp_cli_error("cannot read the ROM %s: %s", path,
+                            r == -EFBIG ? "larger than 64 MiB, not an option ROM" :
+                            r == -EINVAL ? "not a regular file" : strerror(-r));
+    return 0;
+}
+
+/* The ROM a command works on: a file's bytes, or what the GPU's rom
+ * attribute gave (then dev is the GPU's display function, and g owns it). */
+typedef struct rom_source {
+    gp_cli_gpus g;
+    const gp_pci_dev *dev;
+    char label[4096];
+    uint8_t *buf;
+    size_t len;
+} rom_source;
+
+static void rom_source_done(rom_source *src)
+{
+    gp_cli_gpus_done(&src->g);
+    free(src->buf);
+}
+
+static int rom_from_gpu(const gp_cli *cli, const char *cmd, char *arg, bool force, rom_source *src)
+{
+    gp_error err = { 0 };
+    int gpu, r;
+
+    r = gp_cli_load_gpu(cli, cmd, arg, false, NULL, &src->g, &gpu);
+    if (r != 0)
+        return r;
+    src->dev = &src->g.pci->devs[src->g.gpus->gpus[gpu].dev];
+    snprintf(src->label, sizeof(src->label), "%s (rom)", src->dev->name);
+    r = gp_rom_dump(src->g.h, src->dev, force, &src->buf, &src->len, &err);
+    if (r == -EBUSY || r == -EROFS) {
+        fprintf(stderr, "gpupass %s: refused: %s\n", cmd, gp_error_message(&err));
+        return GP_EXIT_FAIL;
+    }
+    if (r < 0)
+        return gp_cli_error("%s", gp_error_message(&err));
+    if (src->dev->boot_vga == 1)
+        fprintf(stderr, "gpupass %s: %s is the boot VGA device: this is the shadow copy at 0xC0000 (--force)\n",
+                cmd, src->dev->name);
+    return 0;
+}
+
+/* Options shared by info and dump. */
+typedef struct rom_opts {
+    const char *out;
+    bool strip, force, quiet, json;
+} rom_opts;
+
+static int rom_parse_opts(const char *cmd, int argc, char **argv, bool allow_strip, rom_opts *o)
+{
+    enum { OPT_STRIP = 0x100, OPT_FORCE };
     static const struct option opts[] = {
         { "strip", no_argument, NULL, OPT_STRIP },
+        { "force", no_argument, NULL, OPT_FORCE },
         { "output", required_argument, NULL, 'o' },
         { "quiet", no_argument, NULL, 'q' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         {}
     };
-    _cleanup_findings_ gp_findings f = { 0 };
-    _cleanup_free_ uint8_t *buf = NULL;
-    const char *out = NULL, *file;
-    bool strip = false, quiet = false, json = false;
-    json_object *extra;
-    gp_rom rom;
-    size_t len = 0;
-    int c, r;
+    int c;
 
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:qjh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_STRIP:
-            strip = true;
+            if (!allow_strip)
+                return gp_cli_usage_error(cmd, "--strip belongs to rom info");
+            o->strip = true;
+            break;
+        case OPT_FORCE:
+            o->force = true;
             break;
         case 'o':
-            out = optarg;
+            o->out = optarg;
             break;
         case 'q':
-            quiet = true;
+            o->quiet = true;
             break;
         case 'j':
-            json = true;
+            o->json = true;
             break;
         case 'h':
             rom_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("rom info", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
+    return -1;
+}
+
+/* Images, then findings; extra JSON member "rom". */
+static int rom_report(const gp_cli *cli, const char *label, const gp_rom *rom, gp_findings *f, const rom_opts *o)
+{
+    json_object *extra;
+    int r;
+
+    if (!o->json)
+        print_images(label, rom);
+    extra = o->json ? images_json(label, rom) : NULL;
+    r = gp_cli_findings_output_extra(cli, f, o->quiet, o->json, "rom", extra);
+    json_object_put(extra);
+    return r;
+}
+
+static int rom_info(const gp_cli *cli, int argc, char **argv)
+{
+    _cleanup_findings_ gp_findings f = { 0 };
+    _cleanup_(rom_source_done) rom_source src = { 0 };
+    rom_opts o = { 0 };
+    const char *arg;
+    struct stat st;
+    gp_rom rom;
+    int r;
+
+    r = rom_parse_opts("rom info", argc, argv, true, &o);
+    if (r >= 0)
+        return r;
     if (argc - optind != 1)
-        return gp_cli_usage_error("rom info", "name one ROM file");
-    if (strip != (out != NULL))
+        return gp_cli_usage_error("rom info", "name one ROM file or one GPU");
+    if (o.strip != (o.out != NULL))
         return gp_cli_usage_error("rom info", "--strip and -o OUT go together");
-    file = argv[optind];
-    r = read_rom_file(file, &buf, &len);
-    if (r < 0)
-        return gp_cli_error("cannot read the ROM %s: %s", file,
-                            r == -EFBIG ? "larger than 64 MiB, not an option ROM" :
-                            r == -EINVAL ? "not a regular file" : strerror(-r));
-    if (gp_rom_parse(buf, len, &rom) < 0 || gp_rom_judge(&rom, file, NULL, &f) < 0)
+    arg = argv[optind];
+    /* An existing file is a file; otherwise the name is a GPU. */
+    if (stat(arg, &st) == 0 || strchr(arg, '/')) {
+        snprintf(src.label, sizeof(src.label), "%s", arg);
+        r = gp_cli_read_rom(arg, &src.buf, &src.len);
+        if (r != 0)
+            return r;
+    } else {
+        r = rom_from_gpu(cli, "rom info", argv[optind], o.force, &src);
+        if (r != 0)
+            return r;
+    }
+    if (gp_rom_parse(src.buf, src.len, &rom) < 0 || gp_rom_judge(&rom, src.label, src.dev, &f) < 0)
         return gp_cli_error("out of memory");
-    if (strip) {
+    if (o.strip) {
         /* The chain without what stands before or after it: what QEMU's
          * romfile= and the guest firmware expect. */
         if (rom.n_images == 0 || rom.used == 0) {
             gp_rom_clear(&rom);
-            fprintf(stderr, "gpupass rom info: refused: %s holds no ROM image to keep; nothing written\n", file);
+            fprintf(stderr, "gpupass rom info: refused: %s holds no ROM image to keep; nothing written\n", arg);
             return GP_EXIT_FAIL;
         }
-        r = gp_file_replace_at(AT_FDCWD, out, buf + rom.header, rom.used, 0644, geteuid(), getegid());
+        r = gp_file_replace_at(AT_FDCWD, o.out, src.buf + rom.header, rom.used, 0644, geteuid(), getegid());
         if (r < 0) {
             gp_rom_clear(&rom);
-            return gp_cli_error("cannot write %s: %s", out, strerror(-r));
+            return gp_cli_error("cannot write %s: %s", o.out, strerror(-r));
         }
-        if (!json)
-            printf("Wrote %s: %zu bytes (image chain from offset 0x%zx of %s).\n\n", out, rom.used, rom.header, file);
+        if (!o.json)
+            printf("Wrote %s: %zu bytes (image chain from offset 0x%zx of %s).\n\n", o.out, rom.used, rom.header,
+                   arg);
     }
-    if (!json)
-        print_images(file, &rom);
-    extra = json ? images_json(file, &rom) : NULL;
+    r = rom_report(cli, src.label, &rom, &f, &o);
     gp_rom_clear(&rom);
-    r = gp_cli_findings_output_extra(cli, &f, quiet, json, "rom", extra);
-    json_object_put(extra);
+    return r;
+}
+
+static int rom_dump(const gp_cli *cli, int argc, char **argv)
+{
+    _cleanup_findings_ gp_findings f = { 0 };
+    _cleanup_(rom_source_done) rom_source src = { 0 };
+    rom_opts o = { 0 };
+    gp_rom rom;
+    int r;
+
+    r = rom_parse_opts("rom dump", argc, argv, false, &o);
+    if (r >= 0)
+        return r;
+    if (argc - optind != 1)
+        return gp_cli_usage_error("rom dump", "name one GPU");
+    if (!o.out)
+        return gp_cli_usage_error("rom dump", "say where the ROM goes: -o FILE");
+    r = rom_from_gpu(cli, "rom dump", argv[optind], o.force, &src);
+    if (r != 0)
+        return r;
+    if (gp_rom_parse(src.buf, src.len, &rom) < 0 || gp_rom_judge(&rom, src.label, src.dev, &f) < 0)
+        return gp_cli_error("out of memory");
+    /* What the read gave is written as it is (a vendor header cannot come
+     * from a BAR), unless it holds no image at all: a dump of 0xFF or
+     * zeros is the classic failed dump that later hangs a guest. */
+    if (rom.n_images == 0 || rom.all_ff || rom.all_zero) {
+        fprintf(stderr, "gpupass rom dump: refused: %s gave %zu bytes with no ROM image (%s); nothing written to "
+                "%s\n", src.label, src.len, rom.all_ff ? "all 0xFF" : rom.all_zero ? "all zeros" : "no 0x55AA/PCIR",
+                o.out);
+        gp_rom_clear(&rom);
+        return GP_EXIT_FAIL;
+    }
+    r = gp_file_replace_at(AT_FDCWD, o.out, src.buf, src.len, 0644, geteuid(), getegid());
+    if (r < 0) {
+        gp_rom_clear(&rom);
+        return gp_cli_error("cannot write %s: %s (the ROM was read; the rom switch is off)", o.out, strerror(-r));
+    }
+    if (!o.json)
+        printf("Wrote %s: %zu bytes from %s.\n\n", o.out, src.len, src.label);
+    r = rom_report(cli, src.label, &rom, &f, &o);
+    gp_rom_clear(&rom);
     return r;
 }
 
@@ -194,9 +335,11 @@ int gp_cmd_rom(const gp_cli *cli, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "info") == 0)
         return rom_info(cli, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "dump") == 0)
+        return rom_dump(cli, argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         rom_help();
         return GP_EXIT_OK;
     }
-    return gp_cli_usage_error("rom", "say what to do: gpupass rom info FILE");
+    return gp_cli_usage_error("rom", "say what to do: gpupass rom info FILE|GPU, or gpupass rom dump GPU -o FILE");
 }

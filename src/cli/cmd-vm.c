@@ -12,7 +12,8 @@
 static void vm_help(void)
 {
     printf("Usage: gpupass vm VMID --gpu GPU [--apply] [--primary] [--hugepages any|2|1024]\n"
-           "                 [--affinity] [--keep-bios] [--mapping NAME|--no-mapping] [--force]\n"
+           "                 [--affinity] [--keep-bios] [--mapping NAME|--no-mapping]\n"
+           "                 [--romfile FILE] [--force]\n"
            "       gpupass vm lint [-q] [--json] [VMID...]\n"
            "       gpupass vm --libvirt --gpu GPU [--guest-bus N]\n"
            "\n"
@@ -33,7 +34,12 @@ static void vm_help(void)
            "  --affinity          pin the vCPUs to the cores of the GPU's NUMA node\n"
            "  --keep-bios         leave bios as it is (a SeaBIOS install stays bootable)\n"
            "  --mapping NAME      use this cluster mapping; --no-mapping: the raw address\n"
-           "  --force             even when the GPU's IOMMU group holds host devices\n"
+           "  --romfile FILE      copy this option ROM to /usr/share/kvm/ (the image chain,\n"
+           "                      checked for this GPU as `rom info` does) and give it to\n"
+           "                      the GPU as romfile=; a failed dump, another card's ROM or\n"
+           "                      a legacy-only ROM under OVMF is refused\n"
+           "  --force             even when the GPU's IOMMU group holds host devices, or\n"
+           "                      the ROM is refused, or replaces a different ROM of the name\n"
            "  -h, --help          this help\n"
            "\n"
            "vm lint judges every VM config of this node (or those named) against the\n"
@@ -83,7 +89,7 @@ static int vm_libvirt(const gp_cli_gpus *g, int gpu, unsigned bus)
 int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
 {
     enum { OPT_APPLY = 0x100, OPT_GPU, OPT_PRIMARY, OPT_HUGE, OPT_AFFINITY, OPT_KEEP_BIOS, OPT_MAPPING,
-           OPT_NO_MAPPING, OPT_FORCE, OPT_LIBVIRT, OPT_BUS };
+           OPT_NO_MAPPING, OPT_FORCE, OPT_LIBVIRT, OPT_BUS, OPT_ROMFILE };
     static const struct option opts[] = {
         { "apply", no_argument, NULL, OPT_APPLY },
         { "gpu", required_argument, NULL, OPT_GPU },
@@ -96,6 +102,7 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
         { "force", no_argument, NULL, OPT_FORCE },
         { "libvirt", no_argument, NULL, OPT_LIBVIRT },
         { "guest-bus", required_argument, NULL, OPT_BUS },
+        { "romfile", required_argument, NULL, OPT_ROMFILE },
         { "help", no_argument, NULL, 'h' },
         {}
     };
@@ -106,6 +113,7 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
     gp_plan plan = { 0 };
     gp_error err = { 0 };
     gp_check_ctx ctx;
+    _cleanup_free_ uint8_t *rom = NULL;
     char *gpu_arg = NULL;
     bool apply = false, libvirt = false;
     unsigned long bus = 0x10;
@@ -150,6 +158,9 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
         case OPT_LIBVIRT:
             libvirt = true;
             break;
+        case OPT_ROMFILE:
+            o.rom_source = optarg;
+            break;
         case OPT_BUS: {
             char *end;
 
@@ -179,7 +190,19 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
             return gp_cli_usage_error("vm", "'%s' is not a VMID: Proxmox VMIDs are 100 to 999999999", argv[optind]);
     }
 
-    r = gp_cli_load_gpu(cli, "vm", gpu_arg, apply, "/etc/pve", &g, &o.gpu);
+    if (o.rom_source) {
+        const char *slash = strrchr(o.rom_source, '/');
+
+        if (libvirt)
+            return gp_cli_usage_error("vm", "--romfile is for a Proxmox VM; libvirt takes <rom file='...'/>");
+        r = gp_cli_read_rom(o.rom_source, &rom, &o.rom_len);
+        if (r != 0)
+            return r;
+        o.rom = rom;
+        o.rom_name = slash ? slash + 1 : o.rom_source;
+    }
+    r = gp_cli_load_gpu(cli, "vm", gpu_arg, apply, o.rom_source ? "/etc/pve and /usr/share/kvm" : "/etc/pve", &g,
+                        &o.gpu);
     if (r != 0)
         return r;
     if (libvirt)
@@ -214,7 +237,10 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
         r = gp_cli_plan_show(g.h, &plan, apply);
         if (r != 0)
             goto out;
-        printf("\nThe same with PVE's own tool:\n  qm set %u", o.vmid);
+        printf("\nThe same with PVE's own tool:\n");
+        if (o.rom_name)
+            printf("  gpupass rom info %s --strip -o /usr/share/kvm/%s\n", o.rom_source, o.rom_name);
+        printf("  qm set %u", o.vmid);
         for (char **a = res.qm_args; a && *a; a++) {
             putchar(' ');
             print_shell_word(*a);

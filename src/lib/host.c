@@ -347,6 +347,11 @@ int gp_host_open_file(const gp_host *h, const char *path)
     return host_openat(h, path, O_RDONLY);
 }
 
+int gp_host_open_attr_rw(const gp_host *h, const char *path)
+{
+    return host_openat(h, path, O_RDWR);
+}
+
 int gp_host_write_attr(const gp_host *h, const char *path, const char *value)
 {
     _cleanup_close_ int fd = host_openat(h, path, O_WRONLY);

@@ -54,6 +54,9 @@ bool gp_host_exists(const gp_host *h, const char *path);
 /* A device node ("dev/kvm"): asked directly on a live host or a copy of one;
  * a snapshot lists them in gpupass/devnodes.txt, as archives cannot hold them. */
 bool gp_host_devnode_exists(const gp_host *h, const char *path);
+/* Opens an attribute for reading and writing on one file description (the
+ * PCI `rom` switch is written and read through the same fd). */
+int gp_host_open_attr_rw(const gp_host *h, const char *path);
 /* Writes value to a sysfs attribute (one write(), as the kernel expects a
  * store). The error is the kernel's answer: -EBUSY, -ENODEV, ... */
 int gp_host_write_attr(const gp_host *h, const char *path, const char *value);

@@ -12,6 +12,7 @@
 #include "pveconf.h"
 #include "pveguest.h"
 #include "pvemap.h"
+#include "rom.h"
 #include "vmplan.h"
 
 /* qemu-server: hostpci0 .. hostpci15 ($MAX_HOSTPCI_DEVICES = 16). */
@@ -439,6 +440,109 @@ used:;
     return -1;
 }
 
+/* qemu-server looks a romfile up under /usr/share/kvm/ (PCI.pm); a plain
+ * file name keeps it there. */
+#define KVM_ROM_DIR "usr/share/kvm"
+
+static bool rom_name_ok(const char *n)
+{
+    if (!*n || *n == '.' || strlen(n) > 128)
+        return false;
+    for (const char *c = n; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+              *c == '_' || *c == '-' || *c == '+'))
+            return false;
+    return true;
+}
+
+/* Will the VM boot with OVMF after the plan? */
+static int vm_uses_ovmf(vm_edit *e, bool *ret)
+{
+    _cleanup_free_ char *bios = NULL;
+    int r = gp_pveconf_get(&e->conf, 0, "bios", &bios);
+
+    *ret = bios && strcmp(bios, "ovmf") == 0;
+    return r;
+}
+
+/*
+ * --romfile: judge the ROM for this GPU and this VM before anything is
+ * planned, then plan its copy. What would make the guest fail (a failed
+ * dump, a ROM of another card, a legacy-only ROM under OVMF) is refused
+ * unless --force. A vendor header is dropped: QEMU exposes the file as the
+ * ROM BAR and the guest firmware looks for 0x55AA at offset 0.
+ */
+static int romfile_copy(vm_edit *e)
+{
+    const gp_pci_dev *dev = &e->ctx->pci->devs[e->ctx->gpus->gpus[e->o->gpu].dev];
+    _cleanup_findings_ gp_findings f = { 0 };
+    _cleanup_free_ char *path = NULL, *why = NULL;
+    const char *src = e->o->rom_source ? e->o->rom_source : e->o->rom_name;
+    bool ovmf = false;
+    gp_rom rom;
+    int r;
+
+    if (!e->o->rom_name)
+        return 0;
+    if (!rom_name_ok(e->o->rom_name))
+        return gp_error_set(e->err, -EINVAL, "--romfile %s: the name %s is no plain file name (letters, digits, "
+                            ". _ - +); PVE looks the ROM up under /usr/share/kvm/: rename the file", src,
+                            e->o->rom_name);
+    r = gp_rom_parse(e->o->rom, e->o->rom_len, &rom);
+    if (r < 0)
+        return r;
+    r = gp_rom_judge(&rom, src, dev, &f);
+    if (r >= 0)
+        r = vm_uses_ovmf(e, &ovmf);
+    if (r < 0)
+        goto out;
+    for (size_t i = 0; i < f.n && !e->o->force; i++) {
+        const gp_finding *x = &f.v[i];
+
+        if (x->severity == GP_SEV_FAIL || (ovmf && strcmp(x->id, "rom.legacy-only") == 0)) {
+            r = gp_error_set(e->err, -ECANCELED, "--romfile %s: %s%s; nothing planned (--force copies it anyway)",
+                             src, x->title, strcmp(x->id, "rom.legacy-only") == 0 ?
+                             " and the VM boots with OVMF, which cannot initialize the card from it (use "
+                             "--keep-bios on a SeaBIOS VM, or get a UEFI ROM)" : "");
+            goto out;
+        }
+    }
+    if (rom.n_images == 0 || rom.used == 0) {
+        r = gp_error_set(e->err, -ECANCELED, "--romfile %s: no ROM image in it; nothing planned", src);
+        goto out;
+    }
+    if (asprintf(&path, KVM_ROM_DIR "/%s", e->o->rom_name) < 0 ||
+        asprintf(&why, "the option ROM of %s for VM %u (from %s)", dev->name, e->o->vmid, src) < 0) {
+        r = -ENOMEM;
+        goto out;
+    }
+    /* A different ROM under the same name may serve other VMs. */
+    if (gp_host_exists(e->ctx->h, path) && !e->o->force) {
+        _cleanup_free_ char *cur = NULL;
+        size_t cur_len = 0;
+
+        r = gp_host_read_file(e->ctx->h, path, 64u * 1024 * 1024, &cur, &cur_len);
+        if (r < 0 || cur_len != rom.used || memcmp(cur, e->o->rom + rom.header, rom.used) != 0) {
+            r = gp_error_set(e->err, -ECANCELED, "--romfile %s: /%s exists with other content (other VMs may "
+                             "load it); copy the ROM to a new name, or --force to replace it", src, path);
+            goto out;
+        }
+    }
+    if (rom.header) {
+        r = gp_plan_add_note(e->plan, "%s starts with a %zu-byte vendor header: /%s gets the image chain alone "
+                             "(QEMU's ROM BAR must start with 0x55AA).", src, rom.header, path);
+        if (r < 0)
+            goto out;
+    }
+    r = gp_plan_set_file(e->plan, e->ctx->h, path, (const char *)e->o->rom + rom.header, rom.used, 0644, why,
+                         e->err);
+    if (r < 0)
+        r = -EIO;
+out:
+    gp_rom_clear(&rom);
+    return r < 0 ? r : 0;
+}
+
 /* "0000:01:00" when the GPU's functions are its whole slot (PVE then passes
  * every function, and that is what a GPU with audio and USB-C functions
  * needs), else its functions joined by ';'. */
@@ -510,6 +614,8 @@ static int hostpci(vm_edit *e)
         r = gp_propstr_set(&p, "pcie", "1");
     if (r == 0 && e->o->primary && !pve_bool(gp_propstr_get(&p, "x-vga")))
         r = gp_propstr_set(&p, "x-vga", "1");
+    if (r == 0 && e->o->rom_name)
+        r = gp_propstr_set(&p, "romfile", e->o->rom_name);
     value = r == 0 ? gp_propstr_format(&p) : NULL;
     gp_propstr_clear(&p);
     if (!value)
@@ -623,6 +729,13 @@ static int conf_sane(vm_edit *e)
     return 0;
 }
 
+/* vm lint reads /usr/share/kvm/ as it is now; a ROM the plan copies was
+ * judged by romfile_copy() instead. */
+static const char *const planned_rom_findings[] = {
+    "vm.romfile-missing", "rom.ovmf-ok", "rom.legacy-only", "rom.ids-mismatch", "rom.truncated", "rom.empty",
+    "rom.vendor-header", "rom.checksum", "rom.chain", "rom.trailing", NULL
+};
+
 int gp_vm_plan(const gp_check_ctx *ctx, const gp_vm_opts *o, gp_plan *plan, gp_vm_result *res, gp_error *err)
 {
     vm_edit e = { .ctx = ctx, .o = o, .plan = plan, .res = res, .err = err };
@@ -652,7 +765,8 @@ int gp_vm_plan(const gp_check_ctx *ctx, const gp_vm_opts *o, gp_plan *plan, gp_v
     /* Each step edits e.conf and may add notes; the first error stops. */
     {
         static int (*const steps[])(vm_edit *) = {
-            conf_sane, group_ok, machine_q35, bios_ovmf, cpu_host, balloon_off, hostpci, primary_display,
+            conf_sane, group_ok, machine_q35, bios_ovmf, cpu_host, balloon_off, romfile_copy, hostpci,
+            primary_display,
             hugepages, affinity, other_vms,
         };
 
@@ -670,7 +784,7 @@ int gp_vm_plan(const gp_check_ctx *ctx, const gp_vm_opts *o, gp_plan *plan, gp_v
     /* What the plan does not fix and PVE would still refuse at start (a
      * missing device, a ROM file, a bridge): vm lint on the planned config. */
     if (out && gp_pvelint_plan_notes(plan, ctx, gp_vm_lint_config, "vm lint", res->conf, o->vmid, out, out_len,
-                                     GP_SEV_FAIL, NULL) < 0) {
+                                     GP_SEV_FAIL, o->rom_name ? planned_rom_findings : NULL) < 0) {
         free(TAKE_PTR(out));
     }
     if (!out || asprintf(&why, "give %s to VM %u", ctx->pci->devs[ctx->gpus->gpus[o->gpu].dev].name, o->vmid) < 0)

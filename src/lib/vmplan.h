@@ -7,6 +7,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "check.h"
 #include "plan.h"
@@ -21,6 +23,12 @@ typedef struct gp_vm_opts {
     bool force;                /* even when the GPU's IOMMU group holds what the host needs */
     const char *mapping;       /* use this cluster mapping; NULL: one that matches, if any */
     bool no_mapping;           /* the raw address even when a mapping matches */
+    /* --romfile: the ROM (bytes of the file the user named) is copied to
+     * /usr/share/kvm/<rom_name> and given to the GPU as romfile=<rom_name>. */
+    const char *rom_name;
+    const char *rom_source;    /* the file as named, for messages */
+    const uint8_t *rom;
+    size_t rom_len;
 } gp_vm_opts;
 
 typedef struct gp_vm_result {
