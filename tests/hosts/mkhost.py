@@ -61,6 +61,28 @@ MODULE_SIZE = {
 }
 
 
+# vGPU types on the VFs of a PF with vfvgpu=nvidia|mdev (illustrative type IDs and names,
+# in the formats of the NVIDIA vGPU manager): nvidia/ is the per-VF interface of kernels
+# >= 6.8 ("ID : name" lines, the types creatable now; current_vgpu_type 0 = none);
+# mdev_supported_types/ the mediated-device one (name, available_instances).
+VGPU_TYPES = [("1155", "NVIDIA L40S-1Q", 1), ("1156", "NVIDIA L40S-2Q", 1), ("1161", "NVIDIA L40S-48Q", 0)]
+
+
+def write_vgpu_types(w, p, kind, vfindex):
+    if kind == "nvidia":
+        # the first VF has a vGPU type set: the others can still take the small ones
+        cur = VGPU_TYPES[0][0] if vfindex == 0 else "0"
+        types = [t for t in VGPU_TYPES if t[2]] if vfindex else []
+        w.file(p + "/nvidia/creatable_vgpu_types", "".join("%s : %s\n" % (i, n) for i, n, _ in types))
+        w.file(p + "/nvidia/current_vgpu_type", cur + "\n")
+    elif kind == "mdev":
+        for i, n, avail in VGPU_TYPES:
+            t = p + "/mdev_supported_types/nvidia-" + i
+            w.file(t + "/name", n + "\n")
+            w.file(t + "/available_instances", "%d\n" % avail)
+            w.file(t + "/device_api", "vfio-pci\n")
+
+
 class Dev:
     def __init__(self, dom, bus, dev, fn):
         self.dom, self.bus, self.slot, self.fn = dom, bus, dev, fn
@@ -950,6 +972,7 @@ def gen_pci(h, w):
                 w.link(p + "/virtfn%d" % i, vf.path)
         if d.physfn is not None:
             w.link(p + "/physfn", d.physfn.path)
+            write_vgpu_types(w, p, d.physfn.opts.get("vfvgpu"), d.vfindex)
         w.link(p + "/subsystem", "sys/bus/pci")
         w.link("sys/bus/pci/devices/" + d.bdf, p)
         if drv:

@@ -37,7 +37,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Modules the guest loads, by name; their dependencies come from modules.dep.
-MODULES = ["e1000e", "bochs", "snd-hda-intel", "snd-hda-codec-generic",
+MODULES = ["e1000e", "bochs", "snd-hda-intel", "snd-hda-codec-generic", "nvme",
            "irqbypass", "vfio", "vfio_iommu_type1", "vfio_virqfd", "vfio-pci-core", "vfio-pci"]
 
 # The machine of FINDINGS.md, plus a secondary display (bochs-display,
@@ -643,6 +643,16 @@ def checks_full(tag, gpupass, work):
         st = s.get("rom-switch-off")
         return st is not None and st["rc"] != 0 and "Invalid argument" in st["err"], describe(st)
 
+    def sriov_state(name, num):
+        def f(s, ctx):
+            j = json_of(s.get(name)) or {}
+            vfs = j.get("vfs") or []
+            groups = {v.get("iommu_group") for v in vfs}
+            ok = j.get("total_vfs") == 2 and j.get("num_vfs") == num and len(vfs) == num \
+                and None not in groups and len(groups) == num
+            return ok, describe(s.get(name))
+        return f
+
     def final_same(s, ctx):
         a, b = json_of(s.get("list")), json_of(s.get("list-final"))
         return a is not None and a == b, ["list --json after all binds and unbinds differs from the first one"]
@@ -684,6 +694,14 @@ def checks_full(tag, gpupass, work):
         (f"{tag}: the rom switch is off after the dump: reading the attribute fails with EINVAL", rom_off),
         (f"{tag}: the dump is QEMU's bochs-display ROM byte for byte", rom_bytes),
         (f"{tag}: rom info 04:03.0 --json lists an x86 BIOS image for 1234:1111", rom_info),
+        (f"{tag}: sriov 05:00.0 --json: the nvme offers 2 VFs, none enabled", sriov_state("sriov-show", 0)),
+        (f"{tag}: sriov 05:00.0 --vfs 2 --apply exits 0", step_rc("sriov-on", 0)),
+        (f"{tag}: ...and the kernel made 2 VFs, each in its own IOMMU group", sriov_state("sriov-state", 2)),
+        (f"{tag}: sriov 05:00.0 --vfs 0 --apply exits 0", step_rc("sriov-off", 0)),
+        (f"{tag}: ...and the VFs are gone", sriov_state("sriov-after", 0)),
+        (f"{tag}: both sriov transactions undo", lambda s, ctx: (
+            (s.get("sriov-undo") or {}).get("rc") == 0 and (s.get("sriov-undo2") or {}).get("rc") == 0,
+            describe(s.get("sriov-undo")) + describe(s.get("sriov-undo2")))),
         (f"{tag}: list --json after all of it equals the first one", final_same),
         (f"{tag}: snapshot exits 0", step_rc("snapshot", 0)),
         (f"{tag}: the snapshot replayed on the host gives the guest's list --json", snapshot_replay),
