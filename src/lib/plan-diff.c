@@ -946,8 +946,10 @@ char *gp_plan_diff(const gp_plan *p)
                     ob_add(&o, " ", 1);
                 print_arg(&o, c->argv[k]);
             }
+            if (c->once)
+                ob_puts(&o, c->why && *c->why ? "   # (apply only)" : "   # (apply only)\n");
             if (c->why && *c->why)
-                print_comment(&o, "   # ", "   # ", c->why);
+                print_comment(&o, c->once ? " " : "   # ", "   # ", c->why);
             else
                 ob_add(&o, "\n", 1);
         }

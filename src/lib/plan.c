@@ -123,9 +123,9 @@ int gp_plan_content(gp_plan *p, const gp_host *h, const char *path, const char *
     return 0;
 }
 
-int gp_plan_add_cmd(gp_plan *p, const char *why, const char *const *argv)
+static int plan_add_cmd(gp_plan *p, const char *why, const char *const *argv, bool once)
 {
-    gp_plan_cmd c = { 0 };
+    gp_plan_cmd c = { .once = once };
     size_t n = 0;
     gp_plan_cmd *v;
 
@@ -136,7 +136,7 @@ int gp_plan_add_cmd(gp_plan *p, const char *why, const char *const *argv)
 
         while (p->cmds[i].argv[k] && argv[k] && strcmp(p->cmds[i].argv[k], argv[k]) == 0)
             k++;
-        if (!p->cmds[i].argv[k] && !argv[k])
+        if (!p->cmds[i].argv[k] && !argv[k] && p->cmds[i].once == once)
             return 0;
     }
     c.argv = calloc(n + 1, sizeof(*c.argv));
@@ -156,6 +156,16 @@ oom:
     gp_strv_free(c.argv);
     free(c.why);
     return -ENOMEM;
+}
+
+int gp_plan_add_cmd(gp_plan *p, const char *why, const char *const *argv)
+{
+    return plan_add_cmd(p, why, argv, false);
+}
+
+int gp_plan_add_cmd_once(gp_plan *p, const char *why, const char *const *argv)
+{
+    return plan_add_cmd(p, why, argv, true);
 }
 
 int gp_plan_add_note(gp_plan *p, const char *fmt, ...)

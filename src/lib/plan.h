@@ -33,6 +33,11 @@ typedef struct gp_plan_file {
 typedef struct gp_plan_cmd {
     char **argv;         /* NULL-terminated */
     char *why;
+    /* Run at apply only. The others (update-grub, update-initramfs, daemon-
+     * reload) rebuild state from the files, so undo runs them again on the
+     * restored files; a command that acts on hardware (nvidia-smi mig -cgi)
+     * must not be repeated by undo. */
+    bool once;
 } gp_plan_cmd;
 
 typedef struct gp_plan {
@@ -63,6 +68,8 @@ int gp_plan_content(gp_plan *p, const gp_host *h, const char *path, const char *
 /* Adds a command (argv NULL-terminated, copied) once, in order, unless an
  * identical one is already planned. */
 int gp_plan_add_cmd(gp_plan *p, const char *why, const char *const *argv);
+/* The same for a command undo must not run again (gp_plan_cmd.once). */
+int gp_plan_add_cmd_once(gp_plan *p, const char *why, const char *const *argv);
 int gp_plan_add_note(gp_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Files whose content changes; the others were only looked at. */

@@ -16,7 +16,8 @@
  *
  * The manifest has one line per file, "file N PATH EXISTED MODE UID GID",
  * followed by a "dir PATH" line for each directory created for it (parent
- * first), one "cmd WORD..." line per command, and "end". Words are escaped
+ * first), one "cmd WORD..." line per command ("once WORD..." for one that
+ * undo must not run again), and "end". Words are escaped
  * (every byte that is not printable ASCII, and space, backslash and double
  * quote, as \xHH; an empty word as "") so a path or an argument with a
  * space survives.
@@ -301,6 +302,7 @@ typedef struct txn {
     txn_file *files;
     size_t n_files;
     char ***cmds;        /* NULL-terminated argv vectors */
+    bool *cmd_once;      /* per command: apply only, undo skips it */
     size_t n_cmds;
 } txn;
 
@@ -318,6 +320,7 @@ static void txn_clear(txn *t)
     for (size_t i = 0; i < t->n_cmds; i++)
         gp_strv_free(t->cmds[i]);
     free(t->cmds);
+    free(t->cmd_once);
     if (t->statefd >= 0)
         close(t->statefd);
     if (t->entryfd >= 0)
@@ -338,13 +341,19 @@ static txn_file *txn_add_file(txn *t)
     return &v[t->n_files++];
 }
 
-static int txn_add_cmd(txn *t, char **argv)
+static int txn_add_cmd(txn *t, char **argv, bool once)
 {
     char ***v = realloc(t->cmds, (t->n_cmds + 1) * sizeof(*v));
+    bool *o;
 
     if (!v)
         return -ENOMEM;
     t->cmds = v;
+    o = realloc(t->cmd_once, (t->n_cmds + 1) * sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    t->cmd_once = o;
+    o[t->n_cmds] = once;
     v[t->n_cmds++] = argv;
     return 0;
 }
@@ -538,7 +547,7 @@ static int txn_prepare(txn *t, const gp_host *h, const gp_plan *p, gp_error *err
         }
         if (!argv)
             continue;
-        r = txn_add_cmd(t, argv);
+        r = txn_add_cmd(t, argv, p->cmds[i].once);
         if (r < 0) {
             gp_strv_free(argv);
             return r;
@@ -739,7 +748,7 @@ static char *manifest_build(const txn *t)
         }
     }
     for (size_t i = 0; i < t->n_cmds; i++) {
-        fputs("cmd", f);
+        fputs(t->cmd_once[i] ? "once" : "cmd", f);
         for (char **a = t->cmds[i]; *a; a++) {
             fputc(' ', f);
             put_word(f, *a);
@@ -817,7 +826,7 @@ static int manifest_parse_line(txn *t, char *line, bool *header, bool *end)
             return -EBADMSG;
         return gp_strv_append(&t->files[t->n_files - 1].mkdirs, NULL, w[1], strlen(w[1]));
     }
-    if (strcmp(w[0], "cmd") == 0 && n >= 2) {
+    if ((strcmp(w[0], "cmd") == 0 || strcmp(w[0], "once") == 0) && n >= 2) {
         char **argv = NULL;
 
         for (size_t i = 1; i < n; i++) {
@@ -827,7 +836,7 @@ static int manifest_parse_line(txn *t, char *line, bool *header, bool *end)
                 return r;
             }
         }
-        r = txn_add_cmd(t, argv);
+        r = txn_add_cmd(t, argv, strcmp(w[0], "once") == 0);
         if (r < 0)
             gp_strv_free(argv);
         return r;
@@ -1333,8 +1342,11 @@ static int entry_newest(int journalfd, char id[TXN_ID_MAX])
 static void undo_run_cmds(txn *t, const gp_runner *run, gp_txn_result *ret)
 {
     for (size_t k = 0; k < t->n_cmds; k++) {
-        int status = gp_fault_point("cmd");
+        int status;
 
+        if (t->cmd_once[k])
+            continue;
+        status = gp_fault_point("cmd");
         if (status == 0)
             status = gp_runner_run(run, t->cmds[k]);
         if (status != 0) {

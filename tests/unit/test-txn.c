@@ -469,6 +469,44 @@ static void test_undo(void **state)
     root_drop();
 }
 
+/* A command marked once (it acts on hardware) runs at apply and is kept in
+ * the journal as "once", but undo does not run it again; the others do. */
+static void test_undo_once(void **state)
+{
+    static const char *const reload[] = { "systemctl", "daemon-reload", NULL };
+    static const char *const create[] = { "nvidia-smi", "mig", "-i", "0", "-cgi", "9,9", "-C", NULL };
+    _cleanup_host_ gp_host *h = NULL;
+    gp_plan p = { 0 };
+    gp_runner run;
+    gp_txn_result res, ures;
+    gp_error err = { 0 };
+    char *s, *log;
+
+    root_make();
+    h = host();
+    assert_true(gp_plan_set_file(&p, h, "etc/systemd/system/x.service", "[Unit]\n", 7, 0644, "unit", &err) > 0);
+    assert_int_equal(gp_plan_add_cmd(&p, "reload", reload), 0);
+    assert_int_equal(gp_plan_add_cmd_once(&p, "make the instances", create), 0);
+    s = gp_plan_diff(&p);
+    assert_non_null(strstr(s, "nvidia-smi mig -i 0 -cgi 9,9 -C   # (apply only) make the instances\n"));
+    free(s);
+    recorder(&run, NULL);
+    assert_int_equal(gp_txn_apply(h, &p, &run, &res, &err), 0);
+    assert_int_equal(res.cmds_run, 2);
+    s = journal_file(res.id, "manifest");
+    assert_true(has_line(s, "cmd systemctl daemon-reload"));
+    assert_true(has_line(s, "once nvidia-smi mig -i 0 -cgi 9,9 -C"));
+    free(s);
+    assert_int_equal(gp_txn_undo(h, NULL, false, &run, &ures, &err), 0);
+    assert_int_equal(ures.cmds_run, 1);
+    log = get("record.log");
+    assert_non_null(log);
+    assert_string_equal(log, "systemctl daemon-reload\nnvidia-smi mig -i 0 -cgi 9,9 -C\nsystemctl daemon-reload\n");
+    free(log);
+    gp_plan_clear(&p);
+    root_drop();
+}
+
 static void test_undo_conflict(void **state)
 {
     _cleanup_host_ gp_host *h = NULL;
@@ -1127,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_escaped_words),
         cmocka_unit_test(test_fault_enospc),
         cmocka_unit_test(test_fault_kill),
+        cmocka_unit_test(test_undo_once),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
