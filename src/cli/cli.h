@@ -111,6 +111,7 @@ int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_doctor(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_rom(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_sriov(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_mig(const gp_cli *cli, int argc, char **argv);
 /* A ROM file (regular, at most 64 MiB) read whole; prints the error and
  * returns GP_EXIT_ERROR, or 0. */
 int gp_cli_read_rom(const char *path, uint8_t **buf, size_t *len);

@@ -213,6 +213,12 @@ static int sriov_change(const gp_cli_gpus *g, const gp_sriov *s, int n, bool app
 
         if (gp_runner_for(gp_host_is_live(g->h) ? "/" : gp_host_root(g->h), gp_host_is_live(g->h), &run) < 0)
             return gp_cli_error("out of memory");
+        /* An offline root (a mounted system disk): sriov-manage is for the
+         * user to run on that host once it runs. */
+        if (s->method == GP_SRIOV_NVIDIA_MANAGE && !run.executes) {
+            printf("The root is not this host: run %s %s %s on it.\n", GP_SRIOV_MANAGE, n ? "-e" : "-d", pf->name);
+            return GP_EXIT_OK;
+        }
         r = gp_sriov_enable_now(g->h, g->pci, s, n, &run, &err);
     }
     if (r < 0)

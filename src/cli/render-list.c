@@ -5,9 +5,22 @@
 #include <json-c/json.h>
 
 #include "fileio.h"
+#include "mig.h"
 #include "render.h"
 #include "text.h"
 #include "shared/macro.h"
+
+/* What the MIG table says of a physical NVIDIA GPU (VFs inherit their PF's
+ * ID and say nothing of their own), or NULL when it does not know it. */
+static const gp_mig_card *mig_card_of(const gp_pci_dev *d)
+{
+    const gp_mig_card *card = NULL;
+
+    if (d->is_vf || d->vendor_id != 0x10de)
+        return NULL;
+    (void)gp_mig_card_by_pci(d->vendor_id, d->device_id, &card, NULL);
+    return card;
+}
 
 #define C_RESET  "\033[0m"
 #define C_BOLD   "\033[1m"
@@ -227,6 +240,15 @@ static void text_gpu(FILE *f, const gp_list_view *v, const gp_gpu *g)
         fprintf(f, "  %-11s %d of %d virtual functions enabled\n", "sr-iov", d->sriov_num_vfs, d->sriov_total_vfs);
     if (d->is_vf)
         fprintf(f, "  %-11s virtual function of %s\n", "sr-iov", d->physfn >= 0 ? v->pci->devs[d->physfn].name : "?");
+    {
+        const gp_mig_card *card = mig_card_of(d);
+
+        if (card && card->model)
+            fprintf(f, "  %-11s yes: %s, %u compute slices (gpupass mig plan --gpu %s PROFILE...)\n", "mig",
+                    card->model->title, card->model->compute, d->name);
+        else if (card && card->sharing)
+            fprintf(f, "  %-11s %s\n", "mig", card->sharing);
+    }
     fputc('\n', f);
 }
 
@@ -446,6 +468,21 @@ static json_object *json_gpu(const gp_list_view *v, const gp_gpu *g)
         json_object_object_add(o, "sriov", NULL);
     }
     json_object_object_add(o, "physfn", d->is_vf && d->physfn >= 0 ? json_object_new_string(v->pci->devs[d->physfn].name) : NULL);
+    {
+        const gp_mig_card *card = mig_card_of(d);
+        json_object *m = NULL;
+
+        if (card) {
+            m = json_object_new_object();
+            json_object_object_add(m, "supported", json_object_new_boolean(card->model != NULL));
+            json_object_object_add(m, "model", card->model ? json_object_new_string(card->model->key) : NULL);
+            json_object_object_add(m, "compute_slices", card->model ? json_object_new_int((int)card->model->compute)
+                                                                    : NULL);
+            json_object_object_add(m, "instead", !card->model && card->sharing ?
+                                   json_object_new_string(card->sharing) : NULL);
+        }
+        json_object_object_add(o, "mig", m);
+    }
     return o;
 }
 

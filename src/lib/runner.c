@@ -42,6 +42,64 @@ static int run_exec(const gp_runner *r, char *const argv[])
 
 const gp_runner gp_runner_exec = { .run = run_exec, .executes = true };
 
+int gp_command_output(char *const argv[], size_t max, char **out, size_t *out_len)
+{
+    posix_spawn_file_actions_t fa;
+    _cleanup_free_ char *buf = NULL;
+    size_t len = 0;
+    int fds[2], status, e;
+    pid_t pid;
+
+    if (!argv || !argv[0])
+        return -EINVAL;
+    buf = malloc(max + 1);
+    if (!buf)
+        return -ENOMEM;
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return gp_negerrno();
+    e = posix_spawn_file_actions_init(&fa);
+    if (e == 0)
+        e = posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    if (e == 0)
+        e = posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+    if (e == 0)
+        e = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (e == 0)
+        e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (e != 0) {
+        close(fds[0]);
+        return -e;
+    }
+    for (;;) {
+        char chunk[4096];
+        ssize_t n = read(fds[0], chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (len < max) {
+            size_t k = (size_t)n < max - len ? (size_t)n : max - len;
+
+            memcpy(buf + len, chunk, k);
+            len += k;
+        }
+    }
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return gp_negerrno();
+    buf[len] = '\0';
+    *out = TAKE_PTR(buf);
+    if (out_len)
+        *out_len = len;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -EIO;
+}
+
 /* Offline roots: commands are for the user to run in a chroot; the engine
  * never calls this (executes is false), and a caller that does is told so. */
 static int run_print(const gp_runner *r, char *const argv[])

@@ -27,3 +27,12 @@ extern const gp_runner gp_runner_exec;
  * GPUPASS_TEST_RUNNER=record:FILE[,fail=NAME] (tests) appends each argv as
  * one line to FILE instead, and fails commands whose argv[0] is NAME. */
 int gp_runner_for(const char *root, bool live, gp_runner *ret);
+
+/*
+ * Runs argv (found in PATH) with stdout and stderr into one buffer, at most
+ * max bytes (the rest is read and dropped), and waits: for the commands
+ * whose answer gpupass reads (nvidia-smi). Returns the exit status (>= 0,
+ * 128 + signal) with *out NUL-terminated, or a negative errno when it could
+ * not be started (-ENOENT: not installed).
+ */
+int gp_command_output(char *const argv[], size_t max, char **out, size_t *out_len);

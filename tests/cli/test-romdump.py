@@ -140,8 +140,11 @@ for sig in (signal.SIGTERM, signal.SIGINT):
     out = os.path.join(tmp, "sig.rom")
     e = dict(os.environ, NO_COLOR="1", **env(GPUPASS_SHIM_ROM_DELAY_MS="1500"))
     e.pop("GPUPASS_FAULT", None)
+    # a shell's background job starts with SIGINT ignored, and an ignored
+    # signal stays ignored across exec: give the child the default action
     proc = subprocess.Popen([gpupass, "--root", root, "rom", "dump", "01:00.0", "-o", out], env=e,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # wait until the read has begun (the switch is on), then signal
     t0 = time.monotonic()
     while state(rom) != "1" and proc.poll() is None and time.monotonic() - t0 < 20:
