@@ -95,6 +95,9 @@ int gp_cli_plan_show(const gp_host *h, const gp_plan *plan, bool apply);
  * res say what ran. Returns 0 or the exit status (the error printed). */
 int gp_cli_plan_apply(const gp_host *h, const gp_plan *plan, gp_runner *run, gp_txn_result *res);
 
+/* Prints a JSON document (pretty) and drops it; 0 or GP_EXIT_ERROR. */
+int gp_cli_json_print(struct json_object *o);
+
 /* Each command parses its own options from argv[0] = command name. */
 int gp_cmd_list(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_snapshot(const gp_cli *cli, int argc, char **argv);

@@ -146,14 +146,6 @@ static json_object *plan_json(const gp_mig_plan *plan, const gp_mig_request *req
     return o;
 }
 
-static int put_json(json_object *o)
-{
-    int r = puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
-
-    json_object_put(o);
-    return r < 0 ? gp_cli_error("writing the output failed") : 0;
-}
-
 typedef struct mig_args {
     char *gpu;
     bool force, json;
@@ -216,7 +208,7 @@ static int mig_make(const char *cmd, const gp_mig_card *card, int argc, char **a
     r = gp_mig_plan_make(req, plan, &err);
     if (r == -ENOSPC) {
         if (json)
-            return put_json(plan_json(plan, req, NULL, NULL)) ? GP_EXIT_ERROR : GP_EXIT_FAIL;
+            return gp_cli_json_print(plan_json(plan, req, NULL, NULL)) ? GP_EXIT_ERROR : GP_EXIT_FAIL;
         print_refusal(cmd, plan, gpu_arg);
         return GP_EXIT_FAIL;
     }
@@ -258,7 +250,7 @@ static int mig_plan(const gp_cli *cli, int argc, char **argv)
     if (gp_mig_plan_commands(&plan, card, smi_id, &cmds, &err) < 0 || gp_mig_plan_unit(&plan, smi_id, &unit, &err) < 0)
         return gp_cli_error("%s", gp_error_message(&err));
     if (a.json)
-        return put_json(plan_json(&plan, &req, &cmds, unit)) ? GP_EXIT_ERROR : GP_EXIT_OK;
+        return gp_cli_json_print(plan_json(&plan, &req, &cmds, unit));
     if (gp_mig_plan_picture(&plan, &picture) < 0 || !(spec = gp_mig_request_spec(&req)) ||
         !(what = gp_mig_request_describe(&req)))
         return gp_cli_error("out of memory");
@@ -558,7 +550,7 @@ static int mig_status(const gp_cli *cli, int argc, char **argv)
     }
     if (a.json) {
         json_object_object_add(jo, "gpus", ja);
-        return put_json(jo) ? GP_EXIT_ERROR : GP_EXIT_OK;
+        return gp_cli_json_print(jo);
     }
     return fflush(stdout) != 0 ? gp_cli_error("writing the output failed") : GP_EXIT_OK;
 }

@@ -299,11 +299,7 @@ int gp_cmd_sriov(const gp_cli *cli, int argc, char **argv)
     if (vfs >= 0) {
         r = sriov_change(&g, &s, (int)vfs, apply, force);
     } else if (json) {
-        json_object *o = state_json(&g, &s);
-
-        r = puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED)) < 0 ?
-            gp_cli_error("writing the output failed") : GP_EXIT_OK;
-        json_object_put(o);
+        r = gp_cli_json_print(state_json(&g, &s));
     } else {
         print_state(&g, &s);
         r = GP_EXIT_OK;

@@ -3,6 +3,7 @@
  * ADDRESS arguments, the findings options and output, and vm/lxc lint. */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -266,4 +267,15 @@ int gp_cli_load_gpu(const gp_cli *cli, const char *cmd, char *arg, bool apply, c
     if (*gpu < 0)
         return GP_EXIT_ERROR;
     return apply ? gp_cli_apply_allowed(g->h, cmd, what) : 0;
+}
+
+int gp_cli_json_print(struct json_object *o)
+{
+    int r = puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    json_object_put(o);
+    if (r < 0 || fflush(stdout) != 0)
+        return gp_cli_error("writing the output failed");
+    return GP_EXIT_OK;
 }
