@@ -7,7 +7,7 @@ HOSTS      ?= $(BUILD)/hosts
 GPUPASS     = $(BUILD)/src/cli/gpupass
 
 # Debian 12 / Proxmox VE 8 package names.
-BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev libpci-dev pci.ids libjson-c-dev libarchive-dev
+BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev libpci-dev pci.ids libjson-c-dev libarchive-dev libcurl4-openssl-dev
 TEST_DEPS  = $(BUILD_DEPS) libcmocka-dev pciutils python3 tar gzip qemu-system-x86 busybox-static
 
 .PHONY: all run test build deps test-deps hosts bench clean
@@ -58,6 +58,7 @@ test: test-deps
 bench: build hosts
 	python3 bench/list.py $(GPUPASS) $(HOSTS)/large-8gpu
 	python3 bench/doctor.py $(GPUPASS) $(HOSTS)/pve8-intel-1gpu
+	python3 bench/copy.py $(GPUPASS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -98,6 +98,18 @@ int gp_cli_plan_apply(const gp_host *h, const gp_plan *plan, gp_runner *run, gp_
 /* Prints a JSON document (pretty) and drops it; 0 or GP_EXIT_ERROR. */
 int gp_cli_json_print(struct json_object *o);
 
+/* The bench result document (render-bench.c): format version, label
+ * (default: where it runs), time, and the environment; commands add "gpu",
+ * "copy", "llm". */
+#define GP_BENCH_FORMAT 1
+struct json_object *gp_cli_bench_doc(const gp_host *h, const char *label);
+/* To stdout (out NULL) or atomically to out; 0 or the printed exit status. */
+int gp_cli_bench_write(struct json_object *doc, const char *out);
+/* `gpupass bench llm` (cmd-bench-llm.c). */
+int gp_bench_llm_main(const gp_cli *cli, int argc, char **argv);
+/* `gpupass bench compare` (cmd-bench-compare.c). */
+int gp_bench_compare_main(const gp_cli *cli, int argc, char **argv);
+
 /* Each command parses its own options from argv[0] = command name. */
 int gp_cmd_list(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_snapshot(const gp_cli *cli, int argc, char **argv);
@@ -115,6 +127,7 @@ int gp_cmd_doctor(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_rom(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_sriov(const gp_cli *cli, int argc, char **argv);
 int gp_cmd_mig(const gp_cli *cli, int argc, char **argv);
+int gp_cmd_bench(const gp_cli *cli, int argc, char **argv);
 /* A ROM file (regular, at most 64 MiB) read whole; prints the error and
  * returns GP_EXIT_ERROR, or 0. */
 int gp_cli_read_rom(const char *path, uint8_t **buf, size_t *len);

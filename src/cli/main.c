@@ -29,6 +29,7 @@ static const gp_command commands[] = {
     { "lxc", gp_cmd_lxc, "let a Proxmox container use a GPU: its real device nodes, or lint CT configs" },
     { "rom", gp_cmd_rom, "dump a GPU option ROM, list its images and judge it for OVMF" },
     { "mig", gp_cmd_mig, "plan MIG instances on an NVIDIA GPU or model, make them, or show them" },
+    { "bench", gp_cmd_bench, "measure the GPU's copy bandwidth and an LLM endpoint's speed; compare runs" },
     { "sriov", gp_cmd_sriov, "show a GPU's SR-IOV virtual functions and vGPU types, or make N of them" },
     { "map", gp_cmd_map, "create the cluster PCI mapping for this node's GPU, or lint mappings" },
     { "snapshot", gp_cmd_snapshot, "capture what gpupass reads from this host into an archive" },
