@@ -8,7 +8,12 @@ GPUPASS     = $(BUILD)/src/cli/gpupass
 
 # Debian 12 / Proxmox VE 8 package names.
 BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev libpci-dev pci.ids libjson-c-dev libarchive-dev libcurl4-openssl-dev
-TEST_DEPS  = $(BUILD_DEPS) libcmocka-dev pciutils python3 tar gzip qemu-system-x86 busybox-static
+# What the packaging, fuzzing and static-analysis checks need (each its own line).
+PKG_DEPS   =
+FUZZ_DEPS  =
+CHECK_DEPS =
+TEST_DEPS  = $(BUILD_DEPS) libcmocka-dev pciutils python3 tar gzip qemu-system-x86 busybox-static \
+             $(PKG_DEPS) $(FUZZ_DEPS) $(CHECK_DEPS)
 
 .PHONY: all run test build deps test-deps hosts bench clean
 
