@@ -46,6 +46,9 @@ for variant in "$build" "$asan"; do
     done
 done
 run "hosts/test-lspci.sh" "$top/tests/hosts/test-lspci.sh" "$hosts"
+# The fuzz targets as libFuzzer binaries (clang, ASan+UBSan), a short run
+# each on its seeds: once, outside the variant loop (their own build dir).
+run "libfuzzer" "$top/tests/fuzz/run-libfuzzer.sh" "$build"
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -301,10 +301,13 @@ int gp_llm_stream_feed(gp_llm_stream *s, const char *buf, size_t len, gp_error *
             r = stream_line(s, s->line, s->line_len, err);
             s->line_len = 0;
         } else {
-            char *copy = strndup(buf, take);
+            /* not strndup: a NUL in the line must not cut the copy short */
+            char *copy = malloc(take + 1);
 
             if (!copy)
                 return gp_error_set(err, -ENOMEM, "out of memory");
+            memcpy(copy, buf, take);
+            copy[take] = '\0';
             r = stream_line(s, copy, take, err);
             free(copy);
         }

@@ -407,6 +407,7 @@ int gp_mig_card_by_name(const char *name, const gp_mig_card **ret, gp_error *err
             continue;
         if (exact) {
             if (n_exact < n)
+                /* NOLINTNEXTLINE(bugprone-sizeof-expression): match is an array of pointers */
                 memmove(match + n_exact + 1, match + n_exact, (n - n_exact) * sizeof(match[0]));
             match[n_exact++] = c;
             n++;
@@ -1126,6 +1127,15 @@ static int suggest(gp_mig_plan *p, const gp_mig_request *r)
         if (request_copy(r, &s) < 0)
             return -ENOMEM;
         s.v[i].count = most;
+        if (most == 0) {
+            search st;
+
+            /* none of it fits because the others alone do not: no suggestion */
+            if (!fits(&s, &st)) {
+                gp_mig_request_clear(&s);
+                continue;
+            }
+        }
         k = add_suggestion(p, r, &s);
         if (k < 0)
             return k;
