@@ -35,6 +35,8 @@ gp_host *gp_cli_open_host(const gp_cli *cli);
 int gp_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error for a command: message plus a hint to --help. */
 int gp_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The argument getopt_long just failed on (for "unknown option"). */
+const char *gp_cli_bad_option(int argc, char **argv);
 
 /* What list and check start from: the host, its PCI devices, the GPUs with
  * their verdicts, and which of them the ADDRESS arguments select (all when

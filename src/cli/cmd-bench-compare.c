@@ -310,7 +310,7 @@ int gp_bench_compare_main(const gp_cli *cli, int argc, char **argv)
             printf("Usage: gpupass bench compare BASE.json OTHER.json... [--svg FILE]\n");
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("bench compare", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("bench compare", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (argc - optind < 2 || argc - optind > RUNS_MAX)
@@ -328,7 +328,7 @@ int gp_bench_compare_main(const gp_cli *cli, int argc, char **argv)
         if (!text)
             r = gp_cli_error("out of memory");
         else if ((r = gp_file_replace_at(AT_FDCWD, svg, text, len, 0644, geteuid(), getegid())) < 0)
-            r = gp_cli_error("cannot write %s: %s", svg, strerror(-r));
+            r = gp_cli_error("cannot write '%s': %s", svg, strerror(-r));
         else
             printf("Wrote %s.\n", svg);
     }

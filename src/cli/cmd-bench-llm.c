@@ -291,7 +291,7 @@ int gp_bench_llm_main(const gp_cli *cli, int argc, char **argv)
         case ':':
             return gp_cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
         default:
-            return gp_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error(CMD, "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (optind < argc)

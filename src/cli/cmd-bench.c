@@ -316,7 +316,7 @@ static int bench_gpu(const gp_cli *cli, int argc, char **argv)
             bench_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("bench", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("bench", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (argc - optind > 1)
@@ -360,7 +360,7 @@ static int bench_gpu(const gp_cli *cli, int argc, char **argv)
             }
         }
         if (o.ordinal < 0) {
-            r = gp_cli_error("GPU %s: %s sees %zu GPU%s (index 0 to %zu, or a PCI address: `gpupass list`)",
+            r = gp_cli_error("GPU '%s': %s sees %zu GPU%s (index 0 to %zu, or a PCI address: `gpupass list`)",
                              which, gp_gpu_api_library(api), n, n == 1 ? "" : "s", n - 1);
             gp_gpu_api_close(api);
             return r;

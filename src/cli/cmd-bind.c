@@ -82,7 +82,7 @@ static int parse(const char *cmd, int argc, char **argv, gp_bind_opts *o, int wa
             bind_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error(cmd, "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (want_args >= 0 && argc - optind != want_args)

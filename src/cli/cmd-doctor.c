@@ -109,7 +109,7 @@ int gp_cmd_doctor(const gp_cli *cli, int argc, char **argv)
             doctor_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("doctor", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("doctor", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (optind < argc)

@@ -57,7 +57,7 @@ int gp_cmd_list(const gp_cli *cli, int argc, char **argv)
             list_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("list", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("list", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
 

@@ -115,7 +115,7 @@ int gp_cmd_lxc(const gp_cli *cli, int argc, char **argv)
             lxc_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("lxc", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("lxc", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (!gpu_arg)

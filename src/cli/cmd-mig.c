@@ -180,7 +180,7 @@ static int mig_options(const char *cmd, int argc, char **argv, mig_args *a)
             mig_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error(cmd, "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     return -1;

@@ -216,7 +216,7 @@ static int rom_parse_opts(const char *cmd, int argc, char **argv, bool allow_str
             rom_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error(cmd, "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     return -1;
@@ -278,7 +278,7 @@ static int rom_info(const gp_cli *cli, int argc, char **argv)
         r = gp_file_replace_at(AT_FDCWD, o.out, src.buf + rom.header, rom.used, 0644, geteuid(), getegid());
         if (r < 0) {
             gp_rom_clear(&rom);
-            return gp_cli_error("cannot write %s: %s", o.out, strerror(-r));
+            return gp_cli_error("cannot write '%s': %s", o.out, strerror(-r));
         }
         if (!o.json)
             printf("Wrote %s: %zu bytes (image chain from offset 0x%zx of %s).\n\n", o.out, rom.used, rom.header,
@@ -287,6 +287,19 @@ static int rom_info(const gp_cli *cli, int argc, char **argv)
     r = rom_report(cli, src.label, &rom, &f, &o);
     gp_rom_clear(&rom);
     return r;
+}
+
+/* -o names no file, or a directory: say so before the rom switch is turned on
+ * (a missing directory shows at the write, with the switch off again). */
+static int out_check(const char *out)
+{
+    struct stat st;
+
+    if (!*out)
+        return gp_cli_usage_error("rom dump", "-o needs a file name, not ''");
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+        return gp_cli_error("cannot write %s: it is a directory", out);
+    return 0;
 }
 
 static int rom_dump(const gp_cli *cli, int argc, char **argv)
@@ -304,6 +317,9 @@ static int rom_dump(const gp_cli *cli, int argc, char **argv)
         return gp_cli_usage_error("rom dump", "name one GPU");
     if (!o.out)
         return gp_cli_usage_error("rom dump", "say where the ROM goes: -o FILE");
+    r = out_check(o.out);
+    if (r != 0)
+        return r;
     r = rom_from_gpu(cli, "rom dump", argv[optind], o.force, &src);
     if (r != 0)
         return r;

@@ -100,7 +100,7 @@ int gp_cmd_setup(const gp_cli *cli, int argc, char **argv)
             setup_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("setup", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("setup", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (argc - optind != 1)

@@ -69,7 +69,7 @@ int gp_cmd_snapshot(const gp_cli *cli, int argc, char **argv)
         case ':':
             return gp_cli_usage_error("snapshot", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return gp_cli_usage_error("snapshot", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("snapshot", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (optind < argc)

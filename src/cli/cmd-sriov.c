@@ -273,7 +273,7 @@ int gp_cmd_sriov(const gp_cli *cli, int argc, char **argv)
             sriov_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("sriov", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("sriov", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (argc - optind != 1)

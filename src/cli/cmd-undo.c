@@ -82,7 +82,7 @@ int gp_cmd_undo(const gp_cli *cli, int argc, char **argv)
             undo_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("undo", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("undo", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (argc - optind > 1)

@@ -173,7 +173,7 @@ int gp_cmd_vm(const gp_cli *cli, int argc, char **argv)
             vm_help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error("vm", "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error("vm", "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     if (!gpu_arg)

@@ -80,6 +80,17 @@ int gp_cli_usage_error(const char *cmd, const char *fmt, ...)
     return GP_EXIT_ERROR;
 }
 
+const char *gp_cli_bad_option(int argc, char **argv)
+{
+    /* getopt stays on an argument while a cluster of short options in it is
+     * unfinished ("-01:00.0" fails at its '0'): then that argument is the
+     * bad one, not the one before it */
+    if (optind > 0 && optind < argc && optopt > 0 && optopt < 256 && argv[optind][0] == '-' &&
+        argv[optind][1] != '-' && strchr(argv[optind] + 1, optopt))
+        return argv[optind];
+    return optind > 0 ? argv[optind - 1] : "";
+}
+
 gp_host *gp_cli_open_host(const gp_cli *cli)
 {
     gp_error err = { 0 };

@@ -58,11 +58,12 @@ int gp_cli_bench_write(json_object *doc, const char *out)
 
         if (!withnl)
             return gp_cli_error("out of memory");
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): bytes for a file, not a string */
         memcpy(withnl, text, len);
         withnl[len] = '\n';
         r = gp_file_replace_at(AT_FDCWD, out, withnl, len + 1, 0644, geteuid(), getegid());
     }
     if (r < 0)
-        return gp_cli_error("cannot write %s: %s", out, strerror(-r));
+        return gp_cli_error("cannot write '%s': %s", out, strerror(-r));
     return 0;
 }

@@ -129,7 +129,7 @@ int gp_cli_findings_options(const char *cmd, int argc, char **argv, bool *quiet,
             help();
             return GP_EXIT_OK;
         default:
-            return gp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return gp_cli_usage_error(cmd, "unknown option '%s'", gp_cli_bad_option(argc, argv));
         }
     }
     return -1;

@@ -368,9 +368,15 @@ int gp_pve_guest_lock(const gp_host *h, gp_pve_guest type, unsigned id, unsigned
      * the directories, as systemd-tmpfiles does at boot. */
     r = gp_host_resolve(h, t->lock_dir, &dir);
     if (r == -ENOENT) {
+        int mk = 0;
+
         for (size_t i = 0; i < ELEMENTSOF(t->lock_mkdirs) && t->lock_mkdirs[i].path; i++)
-            (void)mkdirat(gp_host_rootfd(h), t->lock_mkdirs[i].path, t->lock_mkdirs[i].mode);
+            if (mkdirat(gp_host_rootfd(h), t->lock_mkdirs[i].path, t->lock_mkdirs[i].mode) < 0 && errno != EEXIST &&
+                !mk)
+                mk = -errno;
         r = gp_host_resolve(h, t->lock_dir, &dir);
+        if (r == -ENOENT && mk)
+            r = mk;   /* why it is missing: EACCES on a read-only root, not ENOENT */
     }
     if (r < 0)
         return gp_error_set(err, r, "/%s: %s", t->lock_dir, strerror(-r));

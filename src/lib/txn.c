@@ -1375,10 +1375,14 @@ int gp_txn_undo(const gp_host *h, const char *id, bool force, const gp_runner *r
     r = host_check_writable(h, err);
     if (r < 0)
         return r;
+    /* the ID is judged before the journal is looked at: a message names it either way */
+    if (id && !id_valid(id))
+        return gp_error_set(err, -EINVAL, "'%s' is not a transaction id (they look like 20250101-120000-001)", id);
     t.rootfd = gp_host_rootfd(h);
     r = journal_open(h, false, true, &t.journalfd, err);
     if (r == -ENOENT)
-        return gp_error_set(err, r, "gpupass has not changed this host (there is no /%s): nothing to undo", GP_JOURNAL_DIR);
+        return gp_error_set(err, r, "%s%s%sgpupass has not changed this host (there is no /%s): nothing to undo",
+                            id ? "there is no transaction " : "", id ? id : "", id ? ": " : "", GP_JOURNAL_DIR);
     if (r < 0)
         return r;
     if (!id) {
@@ -1388,8 +1392,6 @@ int gp_txn_undo(const gp_host *h, const char *id, bool force, const gp_runner *r
         if (r < 0)
             return gp_error_set(err, r, "/%s: cannot read it (%s)", GP_JOURNAL_DIR, strerror(-r));
     } else {
-        if (!id_valid(id))
-            return gp_error_set(err, -EINVAL, "%s is not a transaction id (they look like 20250101-120000-001)", id);
         snprintf(t.id, sizeof(t.id), "%s", id);
     }
     t.entryfd = openat(t.journalfd, t.id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
