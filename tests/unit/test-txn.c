@@ -743,7 +743,16 @@ static void test_runners(void **state)
     assert_int_equal(gp_runner_run(&run, t), 0);
     assert_int_equal(gp_runner_run(&run, f), 1);
     assert_int_equal(gp_runner_run(&run, k), 128 + 15);
-    assert_int_equal(gp_runner_run(&run, x), -ENOENT);
+    {
+        /* a PATH of readable directories: where PATH holds one the user
+         * cannot search (root's PATH under runuser, as in a package build),
+         * the search ends in EACCES, as execvp's does */
+        _cleanup_free_ char *path = strdup(getenv("PATH") ? getenv("PATH") : "");
+
+        setenv("PATH", "/usr/bin:/bin", 1);
+        assert_int_equal(gp_runner_run(&run, x), -ENOENT);
+        setenv("PATH", path, 1);
+    }
     assert_int_equal(gp_runner_run(&gp_runner_exec, t), 0);
 
     assert_int_equal(gp_runner_for(root, false, &run), 0);
