@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -245,6 +246,7 @@ static int mig_plan(const gp_cli *cli, int argc, char **argv)
     r = mig_make("mig plan", card, argc, argv, a.gpu, &req, &plan, a.json);
     if (r != 0)
         return r;
+    assert(plan.model); /* mig_make returns 0 only after gp_mig_plan_make() filled the plan */
     /* nvidia-smi -i takes the PCI bus ID; a model has no card yet. */
     smi_id = dev ? dev->name : "0";
     if (gp_mig_plan_commands(&plan, card, smi_id, &cmds, &err) < 0 || gp_mig_plan_unit(&plan, smi_id, &unit, &err) < 0)
@@ -361,6 +363,7 @@ static int mig_apply(const gp_cli *cli, int argc, char **argv)
     r = mig_card(cli, "mig apply", a.gpu, true, &g, &dev, &card);
     if (r != 0)
         return r;
+    assert(dev); /* with need_host, mig_card returns 0 only with a GPU of this host */
     r = gp_cli_apply_allowed(g.h, "mig apply", "/etc/systemd/system and the GPU's MIG layout");
     if (r != 0)
         return r;

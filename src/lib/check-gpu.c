@@ -119,8 +119,8 @@ static void check_reset(const gpu_view *g, gp_findings *out)
         bool hooked = rm && strstr(rm, "device_specific") && gp_host_exists(g->ctx->h, "sys/module/vendor_reset");
 
         if (hooked) {
-            f = gp_findings_add(out, g->layer, "gpu.reset", GP_SEV_PASS, "reset",
-                                "AMD %s: vendor-reset is loaded and reset_method is device_specific", family);
+            gp_findings_add(out, g->layer, "gpu.reset", GP_SEV_PASS, "reset",
+                            "AMD %s: vendor-reset is loaded and reset_method is device_specific", family);
             return;
         }
         /* Polaris/Vega/Navi 10-14 do not come back after a VM stops; since
@@ -197,9 +197,9 @@ static void check_boot_display(const gpu_view *g, gp_findings *out)
 
         if ((sysfb && gp_cmdline_has(ctx->cmdline, "initcall_blacklist", "sysfb_init")) ||
             (!sysfb && gp_cmdline_has(ctx->cmdline, "video", "efifb:off"))) {
-            f = gp_findings_add(out, g->layer, "gpu.bootfb", GP_SEV_INFO, "boot framebuffer",
-                                "%s still sits in BAR %d, but the parameter that frees it is on the running "
-                                "command line", fb, bar);
+            gp_findings_add(out, g->layer, "gpu.bootfb", GP_SEV_INFO, "boot framebuffer",
+                            "%s still sits in BAR %d, but the parameter that frees it is on the running "
+                            "command line", fb, bar);
             return;
         }
         f = gp_findings_add(out, g->layer, "gpu.bootfb", sev(g, GP_SEV_WARN), "boot framebuffer",

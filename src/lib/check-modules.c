@@ -40,14 +40,14 @@ static void check_vfio_modules(const gp_check_ctx *ctx, const gp_modules_env *en
             return;
         }
         if (gp_module_loaded(ctx->h, name))
-            f = gp_findings_add(out, GP_LAYER_MODULES, "modules.vfio", GP_SEV_PASS, subject, "%s is loaded", name);
+            gp_findings_add(out, GP_LAYER_MODULES, "modules.vfio", GP_SEV_PASS, subject, "%s is loaded", name);
         else if (st == GP_MOD_BUILTIN)
-            f = gp_findings_add(out, GP_LAYER_MODULES, "modules.vfio", GP_SEV_PASS, subject,
-                                "%s is built into the kernel", name);
+            gp_findings_add(out, GP_LAYER_MODULES, "modules.vfio", GP_SEV_PASS, subject,
+                            "%s is built into the kernel", name);
         else if (st == GP_MOD_LOADABLE)
-            f = gp_findings_add(out, GP_LAYER_MODULES, "modules.vfio", GP_SEV_PASS, subject,
-                                "%s is not loaded but can be: Proxmox VE loads it when a VM with a PCI device "
-                                "starts", name);
+            gp_findings_add(out, GP_LAYER_MODULES, "modules.vfio", GP_SEV_PASS, subject,
+                            "%s is not loaded but can be: Proxmox VE loads it when a VM with a PCI device "
+                            "starts", name);
         else if (!env->index) {
             f = gp_findings_add(out, GP_LAYER_MODULES, "modules.vfio", GP_SEV_INFO, subject,
                                 "%s is not loaded, and without the module index of %s gpupass cannot tell "

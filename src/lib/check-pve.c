@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Layer 8: Proxmox VE — its version, and the VMs that take this host's GPUs. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ void gp_check_pve(const gp_check_ctx *ctx, gp_findings *out)
             }
             if (g < 0)
                 continue;
+            assert(ctx->gpus); /* entry_gpu() found g in it */
             f = gp_findings_add(out, GP_LAYER_PVE, "pve.guest", GP_SEV_INFO, "VM configs",
                                 "VM %u%s%s%s takes GPU %s (hostpci%u), %s%s", vm->vmid, vm->name ? " (" : "",
                                 vm->name ? vm->name : "", vm->name ? ")" : "",

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1383,6 +1384,7 @@ static int grub_rewrite(const gp_grub_assign *a, const gp_cmdline_edit *e, const
     int r;
 
     *changed = false;
+    assert(a->literal.s || a->literal.n == 0); /* an empty gp_grub_str has no buffer yet */
     r = split_words(&words, a->literal.s ? a->literal.s : "", a->literal.n, &offs);
     if (r < 0) {
         gp_cmdline_done(&words);
@@ -1404,6 +1406,7 @@ static int grub_rewrite(const gp_grub_assign *a, const gp_cmdline_edit *e, const
         const gp_cmdline_param *p = &words.v[i];
         size_t from = offs[i], to = from + strlen(p->raw);
 
+        assert(to <= a->literal.n); /* the words were split from the literal */
         if (edit_removes(e, p)) {
             *changed = true;
             continue;

@@ -354,9 +354,9 @@ int gp_doctor_findings(gp_doctor *d, gp_findings *out)
         if (!done[k] && mode_finding(d, out, k, done) < 0)
             return -ENOMEM;
     if (p->dropped) {
-        f = gp_findings_add(out, "Kernel log", "doctor.too-many", GP_SEV_INFO, "kernel log",
-                            "%lu more matching lines for other devices were counted but not grouped (more than %d "
-                            "failures and devices)", p->dropped, GROUPS_MAX);
+        gp_findings_add(out, "Kernel log", "doctor.too-many", GP_SEV_INFO, "kernel log",
+                        "%lu more matching lines for other devices were counted but not grouped (more than %d "
+                        "failures and devices)", p->dropped, GROUPS_MAX);
     }
     if (d->stats.cut || d->stats.binary || d->truncated) {
         f = gp_findings_add(out, "Kernel log", "doctor.skipped", GP_SEV_INFO, "kernel log",
@@ -385,9 +385,9 @@ int gp_doctor_findings(gp_doctor *d, gp_findings *out)
         }
         if (fclose(m) != 0)
             return -ENOMEM;
-        f = gp_findings_add(out, "Kernel log", "doctor.no-failure", GP_SEV_PASS, "kernel log",
-                            "no known passthrough failure in %lu lines of %s; looked for: %s", d->stats.lines,
-                            d->source, modes ? modes : "");
+        gp_findings_add(out, "Kernel log", "doctor.no-failure", GP_SEV_PASS, "kernel log",
+                        "no known passthrough failure in %lu lines of %s; looked for: %s", d->stats.lines,
+                        d->source, modes ? modes : "");
         return gp_findings_status(out);
     }
     return related_checks(d, out);

@@ -4,17 +4,16 @@
 
 #include "error.h"
 
-int gp_error_set(gp_error *err, int code, const char *fmt, ...)
+void gp_error_record(gp_error *err, int code, const char *fmt, ...)
 {
     va_list ap;
 
     if (!err || err->code != 0)
-        return code;
+        return;
     err->code = code;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
-    return code;
 }
 
 const char *gp_error_message(const gp_error *err)

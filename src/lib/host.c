@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -333,6 +334,7 @@ static int host_openat(const gp_host *h, const char *path, int flags)
     r = gp_host_resolve(h, path, &rel);
     if (r < 0)
         return r;
+    assert(rel); /* set on success; the analyzer loses gp_negerrno() at this call depth */
     fd = openat(h->rootfd, *rel ? rel : ".", flags | O_CLOEXEC | O_NOCTTY);
     return fd < 0 ? gp_negerrno() : fd;
 }

@@ -433,12 +433,12 @@ static int read_config(ct_lint *v)
         } else if (dev_key(l, &idx)) {
             char *val = gp_pveconf_line_value(l);
 
-            if (!val || (r = add_entry(v, ENT_DEV, i, idx, val)) < 0)
+            if (!val || add_entry(v, ENT_DEV, i, idx, val) < 0)
                 return -ENOMEM;
         } else if (gp_pveconf_line_is_key(l, "lxc.mount.entry")) {
             char *val = gp_pveconf_line_value(l);
 
-            if (!val || (r = add_entry(v, ENT_MOUNT, i, 0, val)) < 0)
+            if (!val || add_entry(v, ENT_MOUNT, i, 0, val) < 0)
                 return -ENOMEM;
         } else if (gp_pveconf_line_is_key(l, "lxc.cgroup2.devices.allow") ||
                    gp_pveconf_line_is_key(l, "lxc.cgroup.devices.allow")) {

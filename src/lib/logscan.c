@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ int gp_matcher_new(const char *const *needles, size_t n, gp_matcher **ret)
                 m->delta[s * C + m->cls[*p]] = (uint32_t)states++;
             s = m->delta[s * C + m->cls[*p]];
         }
+        assert(s < total); /* one state per needle byte, plus the root */
         if (m->out[s] < 0)
             m->out[s] = (int32_t)i;
     }
@@ -117,6 +119,7 @@ int gp_matcher_new(const char *const *needles, size_t n, gp_matcher **ret)
     for (size_t i = 0; i < states * C; i++) {
         size_t t = m->delta[i];
 
+        assert(t < total); /* edges lead to states of the trie: at most total of them */
         m->delta[i] = (uint32_t)(t * C) | (m->out[t] >= 0 || m->out_next[t] >= 0 ? OUT_FLAG : 0);
     }
     *ret = m;

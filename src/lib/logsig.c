@@ -8,6 +8,7 @@
  * same line gets the fix that fits this kernel, boot loader, CPU vendor,
  * boot display and reset method.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -183,6 +184,7 @@ static const gp_pci_dev *hit_dev(const gp_check_ctx *ctx, const gp_loghit *hit)
     }
     if (hit->group < 0)
         return NULL;
+    assert(ctx->pci->n == 0 || ctx->pci->devs); /* a gp_pci_list with devices has its array */
     for (size_t i = 0; i < ctx->pci->n; i++) {
         const gp_pci_dev *d = &ctx->pci->devs[i];
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -427,6 +428,7 @@ int gp_modprobe_parse(const char *buf, size_t len, gp_modprobe_file **ret)
         r = split_words(src->text, &s->words, &s->n_words);
         if (r < 0)
             return r;
+        assert(s->n_words > 0); /* *p is neither blank nor '#': the line has a word */
         f->n++;
         if (src->binary) {
             s->why = "the line holds binary data (NUL or control bytes)";

@@ -30,6 +30,7 @@
  * Binary inputs (a NUL byte) are reported as diff does: "Binary files A and
  * B differ": the text is a C string, and a NUL in a patch would cut it.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -152,10 +153,11 @@ static int text_split(dtext *t, const char *buf, size_t len)
     t->start = malloc((n + 1) * sizeof(*t->start));
     if (!t->start)
         return -ENOMEM;
-    for (p = buf; p < end;) {
+    /* the same walk again, n lines long */
+    for (p = buf; k < n; k++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
 
-        t->start[k++] = (size_t)(p - buf);
+        t->start[k] = (size_t)(p - buf);
         p = nl ? nl + 1 : end;
     }
     t->start[n] = len;
@@ -285,6 +287,7 @@ static int classify(dside s[2], ptrdiff_t *ret_n)
                     cls[ncls] = (eqclass){ .hash = h, .t = s[f].t, .line = line };
                     slots[k] = c = ncls++;
                 }
+                assert(c > 0 && c < ncls); /* a slot holds 0 or a class made above */
                 if (cls[c].hash == h && lines_equal(cls[c].t, cls[c].line, s[f].t, line)) {
                     s[f].equiv[i] = c;
                     break;

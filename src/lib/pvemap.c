@@ -6,6 +6,7 @@
  * kept as GP_PVEMAP_LINE_BAD with the reason, so lint can say it with a line
  * number; the bytes are never touched unless an edit asks for it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -897,6 +898,7 @@ static int check_part(const gp_host *h, const gp_pci_list *pci, const gp_pvemap_
     if (di < 0)
         return problem(problems, n, "pci device '%s' not found: the map's path %.*s names a device this node does "
                        "not have", name, (int)len, part);
+    assert((size_t)di < pci->n && pci->devs); /* gp_pci_list_find() found it there */
     d = &pci->devs[di];
 
     snprintf(id, sizeof(id), "%04x:%04x", d->vendor_id, d->device_id);

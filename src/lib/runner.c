@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -123,6 +124,7 @@ static int run_record(const gp_runner *r, char *const argv[])
     _cleanup_close_ int fd = -1;
     size_t len = 0, off = 0;
 
+    assert(argv[0]); /* gp_runner_run() refuses an empty command */
     for (size_t i = 0; argv[i]; i++)
         len += strlen(argv[i]) + 1;
     line = malloc(len + 1);

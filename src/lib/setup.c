@@ -528,9 +528,12 @@ static int first_binding(const setup *s, const gp_modprobe_file *mf, size_t *ret
 
         if (!is_vfio_pci(st->module))
             continue;
-        if (s->method == GP_BIND_IDS && st->cmd == GP_MODPROBE_OPTIONS && (ids = gp_modprobe_option(st, "ids", &oom))) {
-            *ret = i;
-            return 0;
+        if (s->method == GP_BIND_IDS && st->cmd == GP_MODPROBE_OPTIONS) {
+            ids = gp_modprobe_option(st, "ids", &oom);
+            if (ids) {
+                *ret = i;
+                return 0;
+            }
         }
         if (s->method == GP_BIND_PER_DEVICE && st->cmd == GP_MODPROBE_INSTALL) {
             *ret = i;
@@ -621,7 +624,9 @@ static int modprobe_clean(setup *s, modprobe_scan *m)
                 r = lines_replace(&l, st->src->line, st->src->last, i == first ? m->line : NULL);
                 continue;
             }
-            if (st->cmd != GP_MODPROBE_OPTIONS || !(ids = gp_modprobe_option(st, "ids", &oom))) {
+            if (st->cmd == GP_MODPROBE_OPTIONS)
+                ids = gp_modprobe_option(st, "ids", &oom);
+            if (!ids) {
                 r = oom ? -ENOMEM : 0;
                 continue;
             }

@@ -387,7 +387,7 @@ static int target_resolve(const gp_host *h, const char *path, char **ret, char *
 
     *ret_mkdirs = NULL;
     r = gp_host_resolve(h, path, &res);
-    if (r == 0) {
+    if (r >= 0) {
         *ret = TAKE_PTR(res);
         return 0;
     }
@@ -407,7 +407,7 @@ static int target_resolve(const gp_host *h, const char *path, char **ret, char *
         }
         *slash = '\0';
         r = gp_host_resolve(h, prefix, &res);
-        if (r == 0) {
+        if (r >= 0) {
             cur = TAKE_PTR(res);
             rest = path + (slash - prefix) + 1;
             break;

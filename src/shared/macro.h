@@ -36,4 +36,12 @@ static inline void gp_closedirp(DIR **d) { if (*d) closedir(*d); }
 #define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
 #define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
 
-static inline int gp_negerrno(void) { return errno > 0 ? -errno : -EIO; }
+/* -errno, or -EIO when errno is unset. Tests the negated value itself, so that
+ * the static analyzer knows the result is negative (clang 14 does not infer
+ * -x < 0 from x > 0, and would follow "r >= 0" paths after `if (r < 0)`). */
+static inline int gp_negerrno(void)
+{
+    int r = -errno;
+
+    return r < 0 ? r : -EIO;
+}
