@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "doctor.h"
 #include "logsig.h"
+#include "runner.h"
 
 static void doctor_help(void)
 {
@@ -54,12 +55,12 @@ static int scan_journal(gp_doctor *d)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    r = gp_command_spawn(argv, &fa, &pid);
     posix_spawn_file_actions_destroy(&fa);
     close(pipefd[1]);
-    if (r != 0) {
+    if (r < 0) {
         close(pipefd[0]);
-        return -r;
+        return r;
     }
     r = gp_doctor_scan_fd(d, pipefd[0], 0);
     close(pipefd[0]);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,16 +22,66 @@ int gp_runner_run(const gp_runner *r, char *const argv[])
     return r->run(r, argv);
 }
 
+/* The file PATH names for a program, as execvp() finds it: the first
+ * executable regular file; -ENOENT when there is none, -EACCES when one was
+ * found but may not be run (or a directory of PATH may not be searched).
+ * Searched here rather than left to posix_spawnp(): glibc reports an exec
+ * failure in the child through memory it shares with the parent (CLONE_VM),
+ * and where that is not shared (valgrind) the child only exits 127, which a
+ * program can also mean. */
+static int program_find(const char *name, char **ret)
+{
+    const char *path = getenv("PATH");
+    int r = -ENOENT;
+
+    if (strchr(name, '/')) {
+        *ret = strdup(name);
+        return *ret ? 0 : -ENOMEM;
+    }
+    if (!path)
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const char *p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        _cleanup_free_ char *file = NULL;
+        struct stat st;
+
+        /* an empty entry is the current directory, as in execvp() */
+        if (asprintf(&file, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name) < 0)
+            return -ENOMEM;
+        if (stat(file, &st) == 0) {
+            if (S_ISREG(st.st_mode) && access(file, X_OK) == 0) {
+                *ret = TAKE_PTR(file);
+                return 0;
+            }
+            r = -EACCES;
+        } else if (errno == EACCES) {
+            r = -EACCES;
+        }
+        if (!*end)
+            return r;
+        p = end;
+    }
+}
+
+int gp_command_spawn(char *const argv[], const posix_spawn_file_actions_t *fa, pid_t *pid)
+{
+    _cleanup_free_ char *file = NULL;
+    int r = program_find(argv[0], &file);
+
+    if (r < 0)
+        return r;
+    r = posix_spawn(pid, file, fa, NULL, argv, environ);
+    return r != 0 ? -r : 0;
+}
+
 static int run_exec(const gp_runner *r, char *const argv[])
 {
     pid_t pid;
     int status, e;
 
-    /* posix_spawnp() searches PATH as the shell would, and unlike
-     * fork()+exec() reports a missing program as its return value. */
-    e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-    if (e != 0)
-        return -e;
+    e = gp_command_spawn(argv, NULL, &pid);
+    if (e < 0)
+        return e;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return gp_negerrno();
@@ -65,13 +116,12 @@ int gp_command_output(char *const argv[], size_t max, char **out, size_t *out_le
         e = posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
     if (e == 0)
         e = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (e == 0)
-        e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    e = e != 0 ? -e : gp_command_spawn(argv, &fa, &pid);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
-    if (e != 0) {
+    if (e < 0) {
         close(fds[0]);
-        return -e;
+        return e;
     }
     for (;;) {
         char chunk[4096];

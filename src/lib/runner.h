@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <spawn.h>
 #include <stdbool.h>
 
 typedef struct gp_runner gp_runner;
@@ -27,6 +28,14 @@ extern const gp_runner gp_runner_exec;
  * GPUPASS_TEST_RUNNER=record:FILE[,fail=NAME] (tests) appends each argv as
  * one line to FILE instead, and fails commands whose argv[0] is NAME. */
 int gp_runner_for(const char *root, bool live, gp_runner *ret);
+
+/*
+ * posix_spawn() of argv[0] as execvp() finds it in PATH, searched before
+ * the spawn, so that a missing program is -ENOENT (-EACCES: found, not
+ * runnable) whatever the spawn is built on. 0 with *pid set, or a negative
+ * errno. fa may be NULL.
+ */
+int gp_command_spawn(char *const argv[], const posix_spawn_file_actions_t *fa, pid_t *pid);
 
 /*
  * Runs argv (found in PATH) with stdout and stderr into one buffer, at most

@@ -749,8 +749,27 @@ static void test_runners(void **state)
          * the search ends in EACCES, as execvp's does */
         _cleanup_free_ char *path = strdup(getenv("PATH") ? getenv("PATH") : "");
 
+        _cleanup_free_ char *dirs = NULL, *noexec = NULL, *sub = NULL;
+        char *const n[] = { (char *)"gp-noexec", NULL };
+        char *const d[] = { (char *)"gp-dir", NULL };
+        pid_t pid;
+
         setenv("PATH", "/usr/bin:/bin", 1);
         assert_int_equal(gp_runner_run(&run, x), -ENOENT);
+        /* found, not executable (a plain file, or a directory): EACCES,
+         * as execvp() says; a later entry of PATH that has it wins */
+        assert_true(asprintf(&noexec, "%s/gp-noexec", root) > 0);
+        assert_true(asprintf(&sub, "%s/gp-dir", root) > 0);
+        assert_int_equal(close(open(noexec, O_WRONLY | O_CREAT, 0644)), 0);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        assert_true(asprintf(&dirs, "%s:/usr/bin:/bin", root) > 0);
+        setenv("PATH", dirs, 1);
+        assert_int_equal(gp_runner_run(&run, n), -EACCES);
+        assert_int_equal(gp_runner_run(&run, d), -EACCES);
+        assert_int_equal(gp_runner_run(&run, t), 0);
+        assert_int_equal(gp_command_spawn(n, NULL, &pid), -EACCES);
+        assert_int_equal(unlink(noexec), 0);
+        assert_int_equal(rmdir(sub), 0);
         setenv("PATH", path, 1);
     }
     assert_int_equal(gp_runner_run(&gp_runner_exec, t), 0);
