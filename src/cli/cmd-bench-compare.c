@@ -307,7 +307,18 @@ int gp_bench_compare_main(const gp_cli *cli, int argc, char **argv)
             svg = optarg;
             break;
         case 'h':
-            printf("Usage: gpupass bench compare BASE.json OTHER.json... [--svg FILE]\n");
+            printf("Usage: gpupass bench compare BASE.json OTHER.json... [--svg FILE]\n"
+                   "\n"
+                   "Show the results of `gpupass bench -o` or `gpupass bench llm -o` side by\n"
+                   "side (2 to %d files), the first as the base, with each other run's\n"
+                   "overhead in percent (positive is slower).\n"
+                   "\n"
+                   "Options:\n"
+                   "  --svg FILE  also draw the comparison as an SVG chart\n"
+                   "  -h, --help  this help\n"
+                   "\n"
+                   "Exit status: 0 shown, 3 could not run (a file unreadable or not a result).\n",
+                   RUNS_MAX);
             return GP_EXIT_OK;
         default:
             return gp_cli_usage_error("bench compare", "unknown option '%s'", gp_cli_bad_option(argc, argv));
