@@ -71,7 +71,10 @@ int gp_command_spawn(char *const argv[], const posix_spawn_file_actions_t *fa, p
     if (r < 0)
         return r;
     r = posix_spawn(pid, file, fa, NULL, argv, environ);
-    return r != 0 ? -r : 0;
+    if (r == 0)
+        return 0;
+    r = -r;   /* tested negated, so that the analyzer sees a negative result */
+    return r < 0 ? r : -EIO;
 }
 
 static int run_exec(const gp_runner *r, char *const argv[])
@@ -116,7 +119,13 @@ int gp_command_output(char *const argv[], size_t max, char **out, size_t *out_le
         e = posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
     if (e == 0)
         e = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    e = e != 0 ? -e : gp_command_spawn(argv, &fa, &pid);
+    if (e == 0) {
+        e = gp_command_spawn(argv, &fa, &pid);
+    } else {
+        e = -e;   /* tested negated, so that the analyzer sees a negative result */
+        if (e >= 0)
+            e = -EIO;
+    }
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (e < 0) {
