@@ -9,6 +9,7 @@
 #include "benchenv.h"
 #include "check.h"
 #include "fileio.h"
+#include "pvect.h"
 #include "shared/macro.h"
 
 const char *gp_bench_place_to_string(gp_bench_place p)
@@ -127,21 +128,15 @@ static void cpu_model(const gp_host *h, char *buf, size_t size)
     snprintf(buf, size, "%.*s", (int)strcspn(p, "\n"), p);
 }
 
-/* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct ..." */
+/* The kernel module's version (gp_host_nvidia_version: both the proprietary
+ * and the open module's line), or "". */
 static void nvidia_driver(const gp_host *h, char *buf, size_t size)
 {
-    _cleanup_free_ char *text = NULL;
-    const char *p;
+    _cleanup_free_ char *v = NULL;
 
     buf[0] = '\0';
-    if (gp_host_read_file(h, "proc/driver/nvidia/version", 64 * 1024, &text, NULL) < 0)
-        return;
-    p = strstr(text, "Kernel Module");
-    if (!p)
-        return;
-    p += strlen("Kernel Module");
-    p += strspn(p, " \t");
-    snprintf(buf, size, "%.*s", (int)strcspn(p, " \t\n"), p);
+    if (gp_host_nvidia_version(h, &v) >= 0)
+        snprintf(buf, size, "%s", v);
 }
 
 void gp_bench_env_read(const gp_host *h, gp_bench_env *e)

@@ -23,6 +23,7 @@
 #include "logsig.h"
 #include "modcfg.h"
 #include "pciaddr.h"
+#include "pvect.h"
 #include "pveguest.h"
 #include "quirks.h"
 #include "shared/macro.h"
@@ -1487,26 +1488,22 @@ static int fix_3d(const gp_check_ctx *ctx, const gp_loghit *hit, char **ret)
 static int fix_nvml(const gp_check_ctx *ctx, const gp_loghit *hit, char **ret)
 {
     _cleanup_free_ char *ver = NULL;
-    char v[32] = "";
     fixtext t;
     int r;
 
-    /* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  ..." */
-    if (ctx->h && gp_host_read_file(ctx->h, "proc/driver/nvidia/version", 4096, &ver, NULL) >= 0) {
-        const char *p = strstr(ver, "Kernel Module");
-
-        if (p)
-            sscanf(p + strlen("Kernel Module"), " %31s", v);
-    }
+    /* NULL when no module is loaded (the proprietary and the open module
+     * word their line differently: gp_host_nvidia_version reads both) */
+    if (ctx->h)
+        (void)gp_host_nvidia_version(ctx->h, &ver);
     r = fix_begin(&t);
     if (r < 0)
         return r;
     /* libnvidia-ml talks to the host's kernel module through its ioctls,
      * which change with every driver release: versions must match. */
-    if (v[0])
+    if (ver)
         put(&t, "the host's NVIDIA kernel module is %s; the container's libnvidia-ml must be the same version:\n"
                 "in the container: sh NVIDIA-Linux-x86_64-%s.run --no-kernel-module (or that exact package "
-                "version)\nafter every host driver update, update each container the same way\n", v, v);
+                "version)\nafter every host driver update, update each container the same way\n", ver, ver);
     else
         put(&t, "the host has no NVIDIA kernel module loaded now (no /proc/driver/nvidia/version): load the host "
                 "driver, then give the container the userland of exactly that version (--no-kernel-module)\n");

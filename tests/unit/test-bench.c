@@ -90,6 +90,13 @@ static void test_env(void **state)
     assert_string_equal(e.cpu, "AMD EPYC 7763 64-Core Processor");
     assert_string_equal(e.nvidia_driver, "550.127.05");
     assert_string_equal(gp_bench_place_key(e.place), "bare-metal");
+    /* the open kernel module words its line otherwise (read on an H200 host, driver 580) */
+    put("proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release "
+                                      "Build  (nixbld@)  \nGCC version:  gcc version 15.3.0 (GCC) \n");
+    env_of(&e);
+    assert_string_equal(e.nvidia_driver, "580.159.04");
+    put("proc/driver/nvidia/version",
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22:07 UTC 2024\n");
 
     /* a guest: the kernel saw CPUID's hypervisor bit, DMI names no vendor */
     put("proc/cpuinfo", "model name\t: QEMU Virtual CPU\nflags\t\t: fpu hypervisor\n");

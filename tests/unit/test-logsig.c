@@ -593,6 +593,32 @@ static void test_host_driver_twin(void **state)
     free(fix);
 }
 
+/* The host's module version in the NVML fix, from either wording of its
+ * line (the open module's was read on an H200 host with driver 580). */
+static void test_nvml_names_host_module(void **state)
+{
+    static const char line[] = "Failed to initialize NVML: Driver/library version mismatch";
+    host_ctx hc;
+    char *closed, *open_;
+
+    dev_init(&hc.devs[0], "0000:01:00.0", 0x10de, 0x2335, 0x030200, 1, "nvidia");
+    put("proc/driver/nvidia/version",
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22:07 UTC 2024\n");
+    host_open(&hc, 1);
+    closed = fix_for(&hc, "doctor.nvml-mismatch", line, NULL, -1, -1);
+    host_close(&hc);
+    put("proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release "
+                                      "Build  (nixbld@)  \nGCC version:  gcc version 15.3.0 (GCC) \n");
+    host_open(&hc, 1);
+    open_ = fix_for(&hc, "doctor.nvml-mismatch", line, NULL, -1, -1);
+    host_close(&hc);
+    assert_has(closed, "NVIDIA-Linux-x86_64-550.127.05.run");
+    assert_has(open_, "the host's NVIDIA kernel module is 580.159.04");
+    assert_has(open_, "NVIDIA-Linux-x86_64-580.159.04.run");
+    free(closed);
+    free(open_);
+}
+
 /* Every fix with nothing known about the host, and with the line alone:
  * no crash, no error, under the sanitizers. */
 static void test_fixes_without_facts(void **state)
@@ -637,6 +663,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_virqfd_follows_kernel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_names_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_driver_twin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nvml_names_host_module, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixes_without_facts, setup, teardown),
     };
 
